@@ -1,0 +1,887 @@
+# pragma version ~=0.4.3
+"""
+@title Exchange
+@notice Holds the perpx collateral, the positions per (account, market) and
+        checks every settlement batch the engine posts. Traders deposit,
+        withdraw (checked against initial margin on chain) and cancel without
+        the operator; if no batch settles for ESCAPE_DELAY seconds anyone can
+        start final settlement and every account withdraws its equity.
+@dev Money is int WAD (10**18); the collateral token's units are converted
+     once, at deposit and withdrawal. The formulas live in modules/rules.vy,
+     the twin of engine/core/rules.py. docs/contracts.md lists every invariant
+     and revert message.
+"""
+
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC20Detailed
+from snekmate.auth import access_control
+from snekmate.utils import eip712_domain_separator
+from interfaces import IMarkets
+from interfaces import IExchange
+from modules import rules
+from modules import sigs
+
+implements: IExchange
+
+# roles, with DEFAULT_ADMIN_ROLE for the deployer
+initializes: access_control
+# the EIP-712 domain ("perpx", "1", chain id, this contract) of orders
+initializes: eip712_domain_separator
+
+exports: (
+    # grantRole, revokeRole, renounceRole, set_role_admin, hasRole, getRoleAdmin,
+    # DEFAULT_ADMIN_ROLE, supportsInterface
+    access_control.__interface__,
+    # eip712Domain (EIP-5267)
+    eip712_domain_separator.eip712Domain,
+)
+
+SETTLER_ROLE: public(constant(bytes32)) = keccak256("SETTLER_ROLE")
+GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN_ROLE")
+
+ORDER_TYPEHASH: constant(bytes32) = keccak256(
+    "Order(address trader,uint256 market,bool isBuy,uint256 size,uint256 limitPrice,uint256 triggerPrice,uint256 flags,uint256 maxFeeRate,uint256 nonce,uint256 expiry)"
+)
+CANCEL_TYPEHASH: constant(bytes32) = keccak256("Cancel(address trader,bytes32 orderHash,uint256 nonce)")
+
+MAX_MARKETS: public(constant(uint256)) = 16
+MAX_FILLS: public(constant(uint256)) = 200
+MAX_ACCOUNTS: public(constant(uint256)) = 256
+
+FLAG_REDUCE_ONLY: constant(uint256) = 1
+FLAG_POST_ONLY: constant(uint256) = 2
+FLAG_IOC: constant(uint256) = 4
+FLAG_FOK: constant(uint256) = 8
+FLAG_LIQUIDATION: constant(uint256) = 32
+# IOC | FOK | LIQUIDATION: orders that never rest use the nonce bitmap
+FLAGS_NON_RESTING: constant(uint256) = 44
+# every flag the contract implements (isolated margin, 16, is not yet)
+FLAGS_SUPPORTED: constant(uint256) = 47
+
+# account word: cash as int192 in bits 0..191, open-market bitmap in 192..255
+CASH_MASK: constant(uint256) = 2**192 - 1
+# position word: size as int128 in bits 0..127, last funding index in 128..255
+LOW128: constant(uint256) = 2**128 - 1
+# transient account tag: batch_id << 64 | flags | (index in batch + 1)
+TAG_SHIFT: constant(uint256) = 64
+TOUCHED: constant(uint256) = 2**32
+RISK_UP: constant(uint256) = 2**33
+INDEX_MASK: constant(uint256) = 2**32 - 1
+
+
+struct Order:
+    trader: address
+    market: uint256
+    isBuy: bool
+    size: uint256  # WAD base
+    limitPrice: uint256  # WAD quote per base
+    triggerPrice: uint256  # WAD quote per base, 0 = none (checked off chain)
+    flags: uint256  # 1 reduce-only, 2 post-only, 4 IOC, 8 FOK, 32 liquidation
+    maxFeeRate: uint256  # WAD fraction of notional
+    nonce: uint256
+    expiry: uint256  # unix seconds, 0 = good until cancelled
+
+struct Sig:
+    v: uint8
+    r: bytes32
+    s: bytes32
+
+struct Fill:
+    maker: Order
+    maker_sig: Sig
+    taker: Order
+    taker_sig: Sig
+    size: uint256  # WAD base
+    price: uint256  # WAD quote per base
+    maker_fee: uint256  # WAD quote
+    taker_fee: uint256  # WAD quote
+
+struct Batch:
+    batch_id: uint256
+    first_seq: uint256
+    last_seq: uint256
+    journal_digest: bytes32
+    timestamp: uint256
+    accounts: DynArray[address, MAX_ACCOUNTS]
+    fills: DynArray[Fill, MAX_FILLS]
+
+struct PositionState:
+    market: uint256
+    size: int256  # WAD base, long > 0
+    last_index: int256  # funding index at the last settlement
+
+# One order's consecutive fills on one side of the batch.
+struct Run:
+    hash: bytes32
+    filled: uint256  # WAD base filled in this run
+    size: uint256  # the order's size
+    fok: bool
+    first: bool  # this fill starts the run
+    liquidation: bool
+    bankruptcy: uint256  # liquidations: the bankruptcy price at the run's start
+
+
+# @notice The collateral token.
+token: public(immutable(IERC20))
+# @notice The Markets contract: parameters, prices, funding index.
+markets: public(immutable(IMarkets))
+# @notice Seconds without a batch after which anyone may start final settlement.
+ESCAPE_DELAY: public(immutable(uint256))
+# 10 ** (18 - token decimals): token units -> WAD
+SCALE: immutable(uint256)
+
+_accounts: HashMap[address, uint256]
+_positions: HashMap[address, HashMap[uint256, uint256]]
+
+# @notice WAD base filled per resting order hash; max_value(uint256) once cancelled.
+filled: public(HashMap[bytes32, uint256])
+# @notice Bitmap of used nonces of non-resting orders: signer => nonce >> 8 => bits.
+used_nonces: public(HashMap[address, HashMap[uint256, uint256]])
+# @notice Id of the last settled batch (0: none yet).
+last_batch_id: public(uint256)
+# @notice Timestamp carried by the last settled batch.
+last_batch_ts: public(uint256)
+# @notice block.timestamp of the deployment or of the last settled batch.
+last_activity: public(uint256)
+# @notice Insurance balance, WAD quote: dust, liquidation fees, swept funding dust.
+insurance: public(int256)
+# @notice Trading fees collected, WAD quote.
+fee_pool: public(uint256)
+# @notice Funding paid in and not yet paid out per market, WAD quote.
+funding_pool: public(HashMap[uint256, int256])
+# @notice Sum of long sizes per market, WAD base (== sum of short sizes).
+open_interest: public(HashMap[uint256, uint256])
+# @notice Sum of every account's cash, WAD quote.
+total_cash: public(int256)
+# @notice True while the guardian has paused new risk.
+paused: public(bool)
+# @notice True once final settlement has started (irreversible).
+final_settlement: public(bool)
+
+_t_acct: transient(HashMap[address, uint256])
+
+
+event Deposit:
+    account: indexed(address)
+    amount: uint256
+    cash: int256
+
+event Withdraw:
+    account: indexed(address)
+    amount: uint256
+    cash: int256
+
+event OrderCancelled:
+    trader: indexed(address)
+    order_hash: indexed(bytes32)
+    nonce: uint256
+
+event BatchSettled:
+    batch_id: indexed(uint256)
+    first_seq: uint256
+    last_seq: uint256
+    journal_digest: bytes32
+
+event AccountSettled:
+    batch_id: indexed(uint256)
+    account: indexed(address)
+    cash: int256
+    equity: int256
+    positions: DynArray[PositionState, MAX_MARKETS]
+
+event Liquidated:
+    batch_id: indexed(uint256)
+    account: indexed(address)
+    market: indexed(uint256)
+    size: uint256
+    price: uint256
+    fee: uint256
+
+event Paused:
+    guardian: indexed(address)
+
+event Unpaused:
+    guardian: indexed(address)
+
+event FinalSettlementStarted:
+    caller: indexed(address)
+    last_activity: uint256
+
+event FinalWithdrawal:
+    account: indexed(address)
+    equity: int256
+    amount: uint256
+
+
+@deploy
+def __init__(collateral: IERC20, markets_: IMarkets, escape_delay: uint256):
+    """
+    @notice Deploy with the deployer as DEFAULT_ADMIN; it grants the other roles.
+    @param collateral The collateral token (at most 18 decimals).
+    @param markets_ The Markets contract.
+    @param escape_delay Seconds without a batch before final settlement may start.
+    """
+    access_control.__init__()
+    eip712_domain_separator.__init__("perpx", "1")
+    decimals: uint8 = staticcall IERC20Detailed(collateral.address).decimals()
+    assert decimals <= 18, "exchange: token decimals above 18"
+    token = collateral
+    markets = markets_
+    ESCAPE_DELAY = escape_delay
+    SCALE = 10 ** convert(18 - decimals, uint256)
+    self.last_activity = block.timestamp
+
+
+# ---------------------------------------------------------------- traders
+
+
+@external
+@nonreentrant
+def deposit(amount: uint256):
+    """
+    @notice Deposit collateral into the caller's account (needs an allowance).
+    @param amount Token units (6 decimals for USDC).
+    """
+    assert not self.final_settlement, "exchange: final settlement"
+    assert amount > 0, "exchange: zero amount"
+    cash: int256 = self._add_cash(msg.sender, convert(amount * SCALE, int256))
+    log Deposit(account=msg.sender, amount=amount, cash=cash)
+    assert extcall token.transferFrom(msg.sender, self, amount, default_return_value=True), "exchange: transfer failed"
+
+
+@external
+@nonreentrant
+def withdraw(amount: uint256):
+    """
+    @notice Withdraw collateral; allowed exactly when the account's equity
+            afterwards is at least its initial margin at the last posted marks.
+    @dev Works while paused and during final settlement; never needs the operator.
+    @param amount Token units (6 decimals for USDC).
+    """
+    assert amount > 0, "exchange: zero amount"
+    cash: int256 = self._add_cash(msg.sender, -convert(amount * SCALE, int256))
+    snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = staticcall markets.risk_snapshot()
+    equity: int256 = 0
+    im: uint256 = 0
+    mm: uint256 = 0
+    equity, im, mm = self._risk(msg.sender, snap)
+    assert equity >= convert(im, int256), "exchange: below initial margin"
+    log Withdraw(account=msg.sender, amount=amount, cash=cash)
+    assert extcall token.transfer(msg.sender, amount, default_return_value=True), "exchange: transfer failed"
+
+
+@external
+def cancel(order: Order):
+    """
+    @notice Cancel an order on chain; every later fill of it reverts.
+    @dev A resting order's filled slot is set to max_value; a non-resting
+         order (IOC, FOK) burns its nonce in the trader's bitmap.
+    @param order The order exactly as signed; msg.sender must be its trader.
+    """
+    assert msg.sender == order.trader, "exchange: not the trader"
+    assert order.flags & FLAG_LIQUIDATION == 0, "exchange: cannot cancel a liquidation"
+    h: bytes32 = self._order_hash(order)
+    if order.flags & FLAGS_NON_RESTING != 0:
+        self.used_nonces[msg.sender][order.nonce >> 8] |= 1 << (order.nonce & 255)
+    else:
+        self.filled[h] = max_value(uint256)
+    log OrderCancelled(trader=msg.sender, order_hash=h, nonce=order.nonce)
+
+
+# ---------------------------------------------------------------- settlement
+
+
+@external
+def settle(batch: Batch):
+    """
+    @notice Apply one settlement batch posted by the engine (SETTLER_ROLE).
+    @dev All or nothing. batch_id must be the next one, so a resubmitted batch
+         reverts instead of applying twice. Every touched account must meet
+         initial margin afterwards, or be strictly less risky than before.
+    @param batch The batch: id, journal range and digest, timestamp, accounts
+           (sorted ascending, unique) and fills.
+    """
+    access_control._check_role(SETTLER_ROLE, msg.sender)
+    assert not self.final_settlement, "exchange: final settlement"
+    assert batch.batch_id == self.last_batch_id + 1, "exchange: batch out of order"
+    assert batch.timestamp <= block.timestamp, "exchange: batch from the future"
+    assert batch.timestamp >= self.last_batch_ts, "exchange: batch timestamp decreased"
+    assert batch.first_seq <= batch.last_seq, "exchange: bad sequence range"
+    snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = staticcall markets.risk_snapshot()
+    tag: uint256 = batch.batch_id << TAG_SHIFT
+
+    # index the accounts (O(1) membership) and record their risk before the batch
+    pre: DynArray[int256, MAX_ACCOUNTS] = []
+    prev: uint256 = 0
+    equity: int256 = 0
+    im: uint256 = 0
+    mm: uint256 = 0
+    for i: uint256 in range(len(batch.accounts), bound=MAX_ACCOUNTS):
+        account: address = batch.accounts[i]
+        assert convert(account, uint256) > prev, "exchange: accounts not sorted"
+        prev = convert(account, uint256)
+        self._t_acct[account] = tag | (i + 1)
+        equity, im, mm = self._risk(account, snap)
+        pre.append(convert(im, int256) - equity)
+
+    maker_run: Run = empty(Run)
+    taker_run: Run = empty(Run)
+    for f: Fill in batch.fills:
+        maker_run, taker_run = self._fill(f, snap, batch.timestamp, batch.batch_id, maker_run, taker_run)
+    self._close_run(maker_run)
+    self._close_run(taker_run)
+
+    # margin after the batch, and the post-state of every account
+    for i: uint256 in range(len(batch.accounts), bound=MAX_ACCOUNTS):
+        account: address = batch.accounts[i]
+        equity, im, mm = self._risk(account, snap)
+        t: uint256 = self._t_acct[account]
+        if t & TOUCHED != 0 and equity < convert(im, int256):
+            assert t & RISK_UP == 0 and convert(im, int256) - equity < pre[i], "exchange: below initial margin after batch"
+        log AccountSettled(
+            batch_id=batch.batch_id,
+            account=account,
+            cash=self._cash(self._accounts[account]),
+            equity=equity,
+            positions=self._position_list(account),
+        )
+
+    self.last_batch_id = batch.batch_id
+    self.last_batch_ts = batch.timestamp
+    self.last_activity = block.timestamp
+    log BatchSettled(
+        batch_id=batch.batch_id,
+        first_seq=batch.first_seq,
+        last_seq=batch.last_seq,
+        journal_digest=batch.journal_digest,
+    )
+
+
+# ---------------------------------------------------------------- guardian and escape hatch
+
+
+@external
+def pause():
+    """
+    @notice Pause new risk: fills that increase a position and new markets (GUARDIAN_ROLE).
+    """
+    access_control._check_role(GUARDIAN_ROLE, msg.sender)
+    assert not self.paused, "exchange: already paused"
+    self.paused = True
+    log Paused(guardian=msg.sender)
+
+
+@external
+def unpause():
+    """
+    @notice Lift the pause (GUARDIAN_ROLE).
+    """
+    access_control._check_role(GUARDIAN_ROLE, msg.sender)
+    assert self.paused, "exchange: not paused"
+    self.paused = False
+    log Unpaused(guardian=msg.sender)
+
+
+@external
+def start_final_settlement():
+    """
+    @notice Start final settlement once no batch has settled for ESCAPE_DELAY
+            seconds; anyone may call. Irreversible: settle, deposit, prices and
+            funding stop, and each account calls withdraw_final.
+    """
+    assert not self.final_settlement, "exchange: final settlement started"
+    assert block.timestamp >= self.last_activity + ESCAPE_DELAY, "exchange: escape delay not elapsed"
+    self.final_settlement = True
+    log FinalSettlementStarted(caller=msg.sender, last_activity=self.last_activity)
+
+
+@external
+@nonreentrant
+def withdraw_final():
+    """
+    @notice During final settlement: close all the caller's positions at the
+            last posted marks (funding settled) and pay out max(equity, 0).
+    @dev Positions close against the insurance balance at mark (values rounded
+         toward -inf, so the insurance keeps the dust); negative equity is
+         absorbed by the insurance balance; the payout rounds down to token
+         units and the remainder goes to insurance.
+    """
+    assert self.final_settlement, "exchange: final settlement not started"
+    snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = staticcall markets.risk_snapshot()
+    word: uint256 = self._accounts[msg.sender]
+    cash: int256 = self._cash(word)
+    start_cash: int256 = cash
+    bitmap: uint256 = word >> 192
+    insurance: int256 = self.insurance
+    for m: uint256 in range(1, MAX_MARKETS + 1):
+        if bitmap >> m == 0:
+            break
+        if bitmap & (1 << m) == 0:
+            continue
+        size: int256 = 0
+        last: int256 = 0
+        size, last = self._unpack(self._positions[msg.sender][m])
+        r: IMarkets.MarketRisk = snap[m - 1]
+        owed: int256 = rules._funding_owed(size, r.cumulative_index, last)
+        value: int256 = rules._position_value(size, r.mark)
+        self.funding_pool[m] += owed
+        insurance -= value
+        cash += value - owed
+        if size > 0:
+            self.open_interest[m] -= convert(size, uint256)
+        self._positions[msg.sender][m] = 0
+    payout: uint256 = 0
+    if cash < 0:
+        insurance += cash
+    else:
+        payout = convert(cash, uint256) // SCALE
+        insurance += cash - convert(payout * SCALE, int256)
+    self.insurance = insurance
+    self._accounts[msg.sender] = 0
+    self.total_cash -= start_cash
+    log FinalWithdrawal(account=msg.sender, equity=cash, amount=payout)
+    if payout > 0:
+        assert extcall token.transfer(msg.sender, payout, default_return_value=True), "exchange: transfer failed"
+
+
+# ---------------------------------------------------------------- views
+
+
+@view
+@external
+def order_hash(order: Order) -> bytes32:
+    """
+    @notice The EIP-712 digest of an order: its id everywhere.
+    @param order The order.
+    @return The digest (== engine.eip712.order_hash).
+    """
+    return self._order_hash(order)
+
+
+@view
+@external
+def cancel_hash(trader: address, order_hash: bytes32, nonce: uint256) -> bytes32:
+    """
+    @notice The EIP-712 digest of a signed Cancel (for off-chain cancels).
+    @param trader The order's trader.
+    @param order_hash The order's hash.
+    @param nonce The order's nonce.
+    @return The digest (== engine.eip712.cancel_hash).
+    """
+    return eip712_domain_separator._hash_typed_data_v4(keccak256(abi_encode(CANCEL_TYPEHASH, trader, order_hash, nonce)))
+
+
+@view
+@external
+def nonce_used(signer: address, nonce: uint256) -> bool:
+    """
+    @notice Whether a non-resting order's nonce has been used or cancelled.
+    @param signer The trader (for liquidation orders: the settler that signed).
+    @param nonce The nonce.
+    @return True if used.
+    """
+    return self.used_nonces[signer][nonce >> 8] & (1 << (nonce & 255)) != 0
+
+
+@view
+@external
+def cash(account: address) -> int256:
+    """
+    @notice An account's cash, before unsettled funding.
+    @param account The account.
+    @return Cash in WAD quote.
+    """
+    return self._cash(self._accounts[account])
+
+
+@view
+@external
+def position(account: address, market: uint256) -> (int256, int256):
+    """
+    @notice An account's position in a market.
+    @param account The account.
+    @param market The market id.
+    @return size (WAD base, long > 0) and the funding index it last settled at.
+    """
+    return self._unpack(self._positions[account][market])
+
+
+@view
+@external
+def positions(account: address) -> DynArray[PositionState, MAX_MARKETS]:
+    """
+    @notice Every open position of an account.
+    @param account The account.
+    @return (market, size, last_index) per open market, in market order.
+    """
+    return self._position_list(account)
+
+
+@view
+@external
+def equity(account: address) -> int256:
+    """
+    @notice Equity at the last posted marks: cash + sum(value - funding owed).
+    @param account The account.
+    @return Equity in WAD quote.
+    """
+    return self._risk(account, staticcall markets.risk_snapshot())[0]
+
+
+@view
+@external
+def initial_margin(account: address) -> uint256:
+    """
+    @notice Initial margin requirement at the last posted marks.
+    @param account The account.
+    @return WAD quote.
+    """
+    return self._risk(account, staticcall markets.risk_snapshot())[1]
+
+
+@view
+@external
+def maintenance_margin(account: address) -> uint256:
+    """
+    @notice Maintenance margin requirement at the last posted marks.
+    @param account The account.
+    @return WAD quote.
+    """
+    return self._risk(account, staticcall markets.risk_snapshot())[2]
+
+
+@view
+@external
+def accounted() -> int256:
+    """
+    @notice Everything the exchange owes: sum(cash) + fee_pool + insurance + sum(funding_pool).
+    @dev Invariant: token.balanceOf(self) * SCALE == accounted().
+    @return WAD quote.
+    """
+    total: int256 = self.total_cash + convert(self.fee_pool, int256) + self.insurance
+    for m: uint256 in range(1, MAX_MARKETS + 1):
+        total += self.funding_pool[m]
+    return total
+
+
+@view
+@external
+def token_scale() -> uint256:
+    """
+    @notice WAD per token unit (10**12 for a 6-decimal token).
+    @return The scale.
+    """
+    return SCALE
+
+
+# ---------------------------------------------------------------- internal: fills
+
+
+@internal
+def _fill(f: Fill, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ts: uint256, batch_id: uint256, maker_run: Run, taker_run: Run) -> (Run, Run):
+    market: uint256 = f.maker.market
+    assert f.taker.market == market, "exchange: market mismatch"
+    assert f.maker.isBuy != f.taker.isBuy, "exchange: same side"
+    assert market >= 1 and market <= len(snap), "exchange: unknown market"
+    r: IMarkets.MarketRisk = snap[market - 1]
+    assert r.mark > 0, "exchange: no price"
+    assert f.size > 0 and f.size % r.step_size == 0, "exchange: size off step"
+    assert f.price > 0 and f.price % r.tick_size == 0, "exchange: price off tick"
+    assert f.taker.flags & FLAG_POST_ONLY == 0, "exchange: post-only taker"
+    buy: Order = f.taker
+    sell: Order = f.maker
+    if f.maker.isBuy:
+        buy = f.maker
+        sell = f.taker
+    assert f.price <= buy.limitPrice and f.price >= sell.limitPrice, "exchange: price outside limit"
+
+    mrun: Run = self._take_order(f.maker, f.maker_sig, f.size, ts, batch_id, maker_run)
+    trun: Run = self._take_order(f.taker, f.taker_sig, f.size, ts, batch_id, taker_run)
+    if mrun.liquidation:
+        mrun = self._check_liquidation(f.maker, f.price, r, snap, mrun)
+    if trun.liquidation:
+        trun = self._check_liquidation(f.taker, f.price, r, snap, trun)
+
+    # fees on normal orders go to the fee pool, capped by each order's
+    # maxFeeRate; a liquidated side pays the liquidation fee instead
+    buy_fee: uint256 = f.taker_fee
+    sell_fee: uint256 = f.maker_fee
+    if f.maker.isBuy:
+        buy_fee = f.maker_fee
+        sell_fee = f.taker_fee
+    buy_liq: bool = buy.flags & FLAG_LIQUIDATION != 0
+    sell_liq: bool = sell.flags & FLAG_LIQUIDATION != 0
+    buy_charge: uint256 = 0
+    sell_charge: uint256 = 0
+    if not buy_liq:
+        assert buy_fee <= rules._fee_amount(f.size, f.price, buy.maxFeeRate), "exchange: fee above max"
+        buy_charge = buy_fee
+    if not sell_liq:
+        assert sell_fee <= rules._fee_amount(f.size, f.price, sell.maxFeeRate), "exchange: fee above max"
+        sell_charge = sell_fee
+
+    pays: uint256 = 0
+    receives: uint256 = 0
+    pays, receives = rules._trade_cash(f.size, f.price)
+    delta: int256 = convert(f.size, int256)
+    self._move(buy.trader, market, delta, -convert(pays + buy_charge, int256), r, buy.flags)
+    self._move(sell.trader, market, -delta, convert(receives, int256) - convert(sell_charge, int256), r, sell.flags)
+    self.fee_pool += buy_charge + sell_charge
+    # the buyer's leg rounds up, the seller's down: the dust is insurance's
+    self.insurance += convert(pays - receives, int256)
+
+    if buy_liq:
+        self._charge_liquidation(buy.trader, f, buy_fee, r, snap, batch_id)
+    if sell_liq:
+        self._charge_liquidation(sell.trader, f, sell_fee, r, snap, batch_id)
+    return mrun, trun
+
+
+@internal
+def _take_order(o: Order, sig: Sig, size: uint256, ts: uint256, batch_id: uint256, run: Run) -> Run:
+    """
+    @dev Checks one side of a fill and records how much of the order is used.
+         Consecutive fills of the same order form a run: its signature and
+         once-only checks are done at the run's first fill.
+    """
+    h: bytes32 = self._order_hash(o)
+    out: Run = run
+    out.first = False
+    if h == run.hash:
+        out.filled = run.filled + size
+        assert out.filled <= o.size, "exchange: order overfilled"
+        if o.flags & FLAGS_NON_RESTING == 0:
+            self.filled[h] += size
+        return out
+    self._close_run(run)
+
+    assert o.flags & FLAGS_SUPPORTED == o.flags, "exchange: unsupported flags"
+    assert o.expiry == 0 or ts < o.expiry, "exchange: order expired"
+    t: uint256 = self._t_acct[o.trader]
+    assert t >> TAG_SHIFT == batch_id, "exchange: account not in batch"
+    self._t_acct[o.trader] = t | TOUCHED
+    signer: address = sigs._recover(h, sig.v, sig.r, sig.s)
+    assert signer != empty(address), "exchange: invalid signature"
+    liquidation: bool = o.flags & FLAG_LIQUIDATION != 0
+    if liquidation:
+        assert access_control.hasRole[SETTLER_ROLE][signer], "exchange: liquidation not signed by settler"
+    else:
+        assert signer == o.trader, "exchange: wrong signer"
+    assert size <= o.size, "exchange: order overfilled"
+    if o.flags & FLAGS_NON_RESTING != 0:
+        word: uint256 = self.used_nonces[signer][o.nonce >> 8]
+        bit: uint256 = 1 << (o.nonce & 255)
+        assert word & bit == 0, "exchange: nonce already used"
+        self.used_nonces[signer][o.nonce >> 8] = word | bit
+    else:
+        done: uint256 = self.filled[h]
+        assert done != max_value(uint256), "exchange: order cancelled"
+        assert done + size <= o.size, "exchange: order overfilled"
+        self.filled[h] = done + size
+    return Run(
+        hash=h,
+        filled=size,
+        size=o.size,
+        fok=o.flags & FLAG_FOK != 0,
+        first=True,
+        liquidation=liquidation,
+        bankruptcy=0,
+    )
+
+
+@pure
+@internal
+def _close_run(run: Run):
+    if run.fok:
+        assert run.filled == run.size, "exchange: fill-or-kill not filled"
+
+
+@internal
+def _check_liquidation(o: Order, price: uint256, r: IMarkets.MarketRisk, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], run: Run) -> Run:
+    """
+    @dev At a liquidation run's first fill: the account is below maintenance
+         margin at the on-chain mark, and the run's bankruptcy price is fixed
+         from its whole position. Every fill of the run: price no worse.
+    """
+    out: Run = run
+    if run.first:
+        equity: int256 = 0
+        im: uint256 = 0
+        mm: uint256 = 0
+        equity, im, mm = self._risk(o.trader, snap)
+        assert equity < convert(mm, int256), "exchange: account not liquidatable"
+        size: int256 = self._unpack(self._positions[o.trader][o.market])[0]
+        # a zero or same-direction position fails later as an increase
+        if size != 0:
+            out.bankruptcy = rules._bankruptcy_price(size, r.mark, equity)
+    if o.isBuy:
+        assert price <= out.bankruptcy, "exchange: price beyond bankruptcy"
+    else:
+        assert price >= out.bankruptcy, "exchange: price beyond bankruptcy"
+    return out
+
+
+@internal
+def _charge_liquidation(account: address, f: Fill, fee_field: uint256, r: IMarkets.MarketRisk, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], batch_id: uint256):
+    """
+    @dev After a liquidation fill: the fee is rules.liquidation_fee on the
+         equity after the fill; the fill's fee field must equal it; it goes to
+         insurance.
+    """
+    equity: int256 = self._risk(account, snap)[0]
+    fee: uint256 = rules._liquidation_fee(f.size, f.price, r.liquidation_fee_rate, equity)
+    assert fee_field == fee, "exchange: wrong liquidation fee"
+    self._add_cash(account, -convert(fee, int256))
+    self.insurance += convert(fee, int256)
+    log Liquidated(batch_id=batch_id, account=account, market=f.maker.market, size=f.size, price=f.price, fee=fee)
+
+
+@internal
+def _move(account: address, market: uint256, delta: int256, cash_delta: int256, r: IMarkets.MarketRisk, flags: uint256):
+    """
+    @dev Settle the position's funding, apply a size change and a cash change.
+    """
+    size: int256 = 0
+    last: int256 = 0
+    size, last = self._unpack(self._positions[account][market])
+    word: uint256 = self._accounts[account]
+    cash: int256 = self._cash(word) + cash_delta
+    bitmap: uint256 = word >> 192
+    owed: int256 = 0
+    if size != 0:
+        owed = rules._funding_owed(size, r.cumulative_index, last)
+        cash -= owed
+        self.funding_pool[market] += owed
+    new: int256 = size + delta
+    if new != 0 and (size == 0 or (size > 0) != (new > 0) or abs(new) > abs(size)):
+        # the position grows or flips: new risk
+        assert flags & (FLAG_REDUCE_ONLY | FLAG_LIQUIDATION) == 0, "exchange: reduce-only increases position"
+        assert not self.paused, "exchange: paused"
+        self._t_acct[account] |= RISK_UP
+    if new == 0:
+        self._positions[account][market] = 0
+        bitmap &= ~(1 << market)
+    else:
+        self._positions[account][market] = self._pack(new, r.cumulative_index)
+        bitmap |= 1 << market
+    self._accounts[account] = self._pack_account(cash, bitmap)
+    self.total_cash += cash_delta - owed
+
+    old_long: uint256 = convert(max(size, 0), uint256)
+    new_long: uint256 = convert(max(new, 0), uint256)
+    if old_long != new_long:
+        oi: uint256 = self.open_interest[market] + new_long - old_long
+        self.open_interest[market] = oi
+        if oi == 0:
+            # every position of the market has settled: the pool is rounding dust
+            self.insurance += self.funding_pool[market]
+            self.funding_pool[market] = 0
+
+
+# ---------------------------------------------------------------- internal: accounts
+
+
+@view
+@internal
+def _risk(account: address, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS]) -> (int256, uint256, uint256):
+    """
+    @dev (equity, initial margin, maintenance margin) in WAD quote at the
+         snapshot's marks and funding indices.
+    """
+    word: uint256 = self._accounts[account]
+    equity: int256 = self._cash(word)
+    bitmap: uint256 = word >> 192
+    im: uint256 = 0
+    mm: uint256 = 0
+    for m: uint256 in range(1, MAX_MARKETS + 1):
+        if bitmap >> m == 0:
+            break
+        if bitmap & (1 << m) == 0:
+            continue
+        size: int256 = 0
+        last: int256 = 0
+        size, last = self._unpack(self._positions[account][m])
+        r: IMarkets.MarketRisk = snap[m - 1]
+        equity += rules._position_value(size, r.mark) - rules._funding_owed(size, r.cumulative_index, last)
+        im += rules._margin_requirement(size, r.mark, r.imf)
+        mm += rules._margin_requirement(size, r.mark, r.mmf)
+    return equity, im, mm
+
+
+@view
+@internal
+def _position_list(account: address) -> DynArray[PositionState, MAX_MARKETS]:
+    out: DynArray[PositionState, MAX_MARKETS] = []
+    bitmap: uint256 = self._accounts[account] >> 192
+    for m: uint256 in range(1, MAX_MARKETS + 1):
+        if bitmap >> m == 0:
+            break
+        if bitmap & (1 << m) != 0:
+            size: int256 = 0
+            last: int256 = 0
+            size, last = self._unpack(self._positions[account][m])
+            out.append(PositionState(market=m, size=size, last_index=last))
+    return out
+
+
+@internal
+def _add_cash(account: address, delta: int256) -> int256:
+    word: uint256 = self._accounts[account]
+    cash: int256 = self._cash(word) + delta
+    self._accounts[account] = self._pack_account(cash, word >> 192)
+    self.total_cash += delta
+    return cash
+
+
+@view
+@internal
+def _order_hash(o: Order) -> bytes32:
+    return eip712_domain_separator._hash_typed_data_v4(
+        keccak256(
+            abi_encode(
+                ORDER_TYPEHASH,
+                o.trader,
+                o.market,
+                o.isBuy,
+                o.size,
+                o.limitPrice,
+                o.triggerPrice,
+                o.flags,
+                o.maxFeeRate,
+                o.nonce,
+                o.expiry,
+            )
+        )
+    )
+
+
+@pure
+@internal
+def _cash(word: uint256) -> int256:
+    # sign-extend the low 192 bits (arithmetic shift right)
+    return convert(convert(word << 64, bytes32), int256) >> 64
+
+
+@pure
+@internal
+def _pack_account(cash: int256, bitmap: uint256) -> uint256:
+    # int192 range check, then the two's complement bits of the low 192
+    c: int192 = convert(cash, int192)
+    return (bitmap << 192) | (convert(convert(convert(c, int256), bytes32), uint256) & CASH_MASK)
+
+
+@pure
+@internal
+def _unpack(word: uint256) -> (int256, int256):
+    size: int256 = convert(convert(word << 128, bytes32), int256) >> 128
+    last: int256 = convert(convert(word, bytes32), int256) >> 128
+    return size, last
+
+
+@pure
+@internal
+def _pack(size: int256, last: int256) -> uint256:
+    # int128 range checks, then two's complement halves
+    s: int128 = convert(size, int128)
+    l: int128 = convert(last, int128)
+    return (convert(convert(convert(l, int256), bytes32), uint256) << 128) | (convert(convert(convert(s, int256), bytes32), uint256) & LOW128)
