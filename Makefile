@@ -12,7 +12,8 @@ export MPLBACKEND := Agg
 $(STAMP): requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 | grep -v "is ignored: it is neither" || true
-	$(BIN)/python -c "import ape, vyper, boa, snekmate, coincurve" 
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored: it is neither" || true
+	$(BIN)/python -c "import ape, vyper, boa, snekmate, coincurve, engine"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -24,7 +25,7 @@ test: compile
 	$(BIN)/pytest -q -m "not bench and not slow" tests
 
 demo: compile
-	$(BIN)/python -m engine.cli demo
+	$(BIN)/perpx demo
 
 bench: compile
 	$(BIN)/pytest -q -s -m bench tests/bench
