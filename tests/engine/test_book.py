@@ -1,0 +1,449 @@
+"""Unit tests of engine.core.book with exact numbers, and a stateful invariant test."""
+
+from __future__ import annotations
+
+import pickle
+from copy import deepcopy
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from engine.core.book import Book, Match, Resting
+
+WAD = 10**18
+MAKER = "0x1111111111111111111111111111111111111111"
+OTHER_MAKER = "0x2222222222222222222222222222222222222222"
+TAKER = "0x3333333333333333333333333333333333333333"
+TRADER = "0x4444444444444444444444444444444444444444"
+
+
+def oid(n: int) -> bytes:
+    """A 32-byte order id (stands in for an EIP-712 order hash)."""
+    return n.to_bytes(32, "big")
+
+
+def book_with_asks(*asks: tuple[int, str, int, int]) -> Book:
+    """Asks given as (id, trader, price in whole quote, size in whole base)."""
+    book = Book(1)
+    for n, trader, price, size in asks:
+        book.insert(oid(n), trader, False, price * WAD, size * WAD)
+    return book
+
+
+# ---------------------------------------------------------------- insert
+
+
+def test_insert__new_order__rests_with_next_seq() -> None:
+    book = Book(1)
+    first = book.insert(oid(1), MAKER, True, 100 * WAD, 2 * WAD)
+    second = book.insert(oid(2), MAKER, True, 99 * WAD, 3 * WAD)
+    assert first == Resting(oid(1), MAKER, True, 100 * WAD, 2 * WAD, 1)
+    assert second.seq == 2
+    assert len(book) == 2
+    assert book.get(oid(2)) == Resting(oid(2), MAKER, True, 99 * WAD, 3 * WAD, 2)
+    assert book.next_seq == 3
+
+
+def test_insert__duplicate_id__raises_and_changes_nothing() -> None:
+    book = Book(1)
+    book.insert(oid(1), MAKER, True, 100 * WAD, 2 * WAD)
+    digest = book.state_digest()
+    with pytest.raises(ValueError, match="book: duplicate order id 0x0{63}1"):
+        book.insert(oid(1), OTHER_MAKER, False, 200 * WAD, 1 * WAD)
+    assert book.state_digest() == digest
+    assert book.next_seq == 2
+
+
+@pytest.mark.parametrize("size", [0, -1, 2**256])
+def test_insert__bad_size__raises(size: int) -> None:
+    with pytest.raises(ValueError, match=r"book: size must be in \(0, 2\*\*256\), got "):
+        Book(1).insert(oid(1), MAKER, True, 100 * WAD, size)
+
+
+def test_insert__zero_price__raises() -> None:
+    with pytest.raises(ValueError, match=r"book: price must be in \(0, 2\*\*256\), got 0"):
+        Book(1).insert(oid(1), MAKER, True, 0, WAD)
+
+
+def test_insert__buy_at_best_ask__raises_would_cross() -> None:
+    book = book_with_asks((1, MAKER, 100, 1))
+    with pytest.raises(ValueError, match=f"book: buy at {100 * WAD} would cross best ask"):
+        book.insert(oid(2), TAKER, True, 100 * WAD, WAD)
+    assert len(book) == 1
+
+
+def test_insert__sell_at_best_bid__raises_would_cross() -> None:
+    book = Book(1)
+    book.insert(oid(1), MAKER, True, 100 * WAD, WAD)
+    with pytest.raises(ValueError, match=f"book: sell at {99 * WAD} would cross best bid"):
+        book.insert(oid(2), TAKER, False, 99 * WAD, WAD)
+
+
+# ---------------------------------------------------------------- cancel
+
+
+def test_cancel__unknown_id__returns_none() -> None:
+    book = book_with_asks((1, MAKER, 100, 1))
+    assert book.cancel(oid(9)) is None
+    assert len(book) == 1
+
+
+def test_cancel__middle_of_level__keeps_others_in_order() -> None:
+    book = book_with_asks((1, MAKER, 100, 1), (2, OTHER_MAKER, 100, 2), (3, MAKER, 100, 3))
+    cancelled = book.cancel(oid(2))
+    assert cancelled == Resting(oid(2), OTHER_MAKER, False, 100 * WAD, 2 * WAD, 2)
+    assert book.depth(5) == ([], [(100 * WAD, 4 * WAD)])
+    assert [o.order_id for o in book.orders()] == [oid(1), oid(3)]
+    assert book.orders_of(OTHER_MAKER) == []
+    assert book.cancel(oid(2)) is None
+
+
+def test_cancel__last_order_of_best_level__moves_best() -> None:
+    book = book_with_asks((1, MAKER, 100, 1), (2, MAKER, 101, 1))
+    book.cancel(oid(1))
+    assert book.best_ask() == 101 * WAD
+    book.cancel(oid(2))
+    assert book.best_ask() is None
+    assert book.level_count() == (0, 0)
+
+
+# ---------------------------------------------------------------- match
+
+
+def test_match__two_levels__best_price_first_then_time() -> None:
+    book = book_with_asks((1, MAKER, 101, 1), (2, MAKER, 100, 2), (3, OTHER_MAKER, 100, 3))
+    fills, cancelled = book.match(TAKER, True, 101 * WAD, 6 * WAD)
+    assert fills == [
+        Match(oid(2), MAKER, 100 * WAD, 2 * WAD, 0),
+        Match(oid(3), OTHER_MAKER, 100 * WAD, 3 * WAD, 0),
+        Match(oid(1), MAKER, 101 * WAD, 1 * WAD, 0),
+    ]
+    assert cancelled == []
+    assert len(book) == 0
+
+
+def test_match__partial_fill__maker_keeps_rest_and_priority() -> None:
+    book = book_with_asks((1, MAKER, 100, 5), (2, OTHER_MAKER, 100, 1))
+    fills, _ = book.match(TAKER, True, 100 * WAD, 3 * WAD // 2)
+    assert fills == [Match(oid(1), MAKER, 100 * WAD, 3 * WAD // 2, 7 * WAD // 2)]
+    assert book.get(oid(1)).remaining == 7 * WAD // 2
+    assert [o.order_id for o in book.orders()] == [oid(1), oid(2)]
+    assert book.depth(1) == ([], [(100 * WAD, 9 * WAD // 2)])
+
+
+def test_match__limit_below_next_level__never_crosses_limit() -> None:
+    book = book_with_asks((1, MAKER, 100, 1), (2, MAKER, 102, 5))
+    fills, _ = book.match(TAKER, True, 101 * WAD, 10 * WAD)
+    assert fills == [Match(oid(1), MAKER, 100 * WAD, WAD, 0)]
+    assert book.best_ask() == 102 * WAD
+
+
+def test_match__sell_taker__takes_bids_at_or_above_limit() -> None:
+    book = Book(1)
+    book.insert(oid(1), MAKER, True, 99 * WAD, 2 * WAD)
+    book.insert(oid(2), MAKER, True, 100 * WAD, 1 * WAD)
+    book.insert(oid(3), MAKER, True, 98 * WAD, 4 * WAD)
+    fills, _ = book.match(TAKER, False, 99 * WAD, 5 * WAD)
+    assert fills == [
+        Match(oid(2), MAKER, 100 * WAD, 1 * WAD, 0),
+        Match(oid(1), MAKER, 99 * WAD, 2 * WAD, 0),
+    ]
+    assert book.best_bid() == 98 * WAD
+
+
+def test_match__own_resting_orders__cancelled_not_filled_and_matching_continues() -> None:
+    book = book_with_asks(
+        (1, TRADER, 100, 2), (2, MAKER, 100, 1), (3, TRADER, 101, 4), (4, MAKER, 101, 3)
+    )
+    fills, cancelled = book.match(TRADER, True, 101 * WAD, 2 * WAD)
+    assert fills == [
+        Match(oid(2), MAKER, 100 * WAD, WAD, 0),
+        Match(oid(4), MAKER, 101 * WAD, WAD, 2 * WAD),
+    ]
+    assert cancelled == [
+        Resting(oid(1), TRADER, False, 100 * WAD, 2 * WAD, 1),
+        Resting(oid(3), TRADER, False, 101 * WAD, 4 * WAD, 3),
+    ]
+    assert book.orders_of(TRADER) == []
+    assert len(book) == 1
+
+
+def test_match__filled_before_own_order__own_order_stays() -> None:
+    book = book_with_asks((1, MAKER, 100, 1), (2, TRADER, 100, 2))
+    fills, cancelled = book.match(TRADER, True, 100 * WAD, WAD)
+    assert fills == [Match(oid(1), MAKER, 100 * WAD, WAD, 0)]
+    assert cancelled == []
+    assert book.get(oid(2)).remaining == 2 * WAD
+
+
+def test_match__empty_book_or_zero_size__returns_nothing() -> None:
+    assert Book(1).match(TAKER, True, 100 * WAD, WAD) == ([], [])
+    book = book_with_asks((1, MAKER, 100, 1))
+    assert book.match(TAKER, True, 100 * WAD, 0) == ([], [])
+    with pytest.raises(ValueError, match="book: match size must be >= 0, got -1"):
+        book.match(TAKER, True, 100 * WAD, -1)
+
+
+# ---------------------------------------------------------------- fillable
+
+
+def test_fillable__own_orders_excluded__equals_what_match_fills() -> None:
+    book = book_with_asks(
+        (1, TRADER, 100, 2), (2, MAKER, 100, 1), (3, TRADER, 101, 4), (4, MAKER, 101, 3),
+        (5, MAKER, 103, 7),
+    )
+    assert book.fillable(TRADER, True, 101 * WAD, 10 * WAD) == 4 * WAD
+    assert book.fillable(TAKER, True, 101 * WAD, 10 * WAD) == 10 * WAD
+    assert book.fillable(TAKER, True, 100 * WAD, 10 * WAD) == 3 * WAD
+    assert book.fillable(TRADER, True, 99 * WAD, 10 * WAD) == 0
+    assert len(book) == 5  # nothing changed
+    fills, _ = book.match(TRADER, True, 101 * WAD, 10 * WAD)
+    assert sum(f.size for f in fills) == 4 * WAD
+
+
+def test_fillable__size_smaller_than_book__returns_size() -> None:
+    book = book_with_asks((1, MAKER, 100, 5))
+    assert book.fillable(TAKER, True, 100 * WAD, 3 * WAD) == 3 * WAD
+    assert book.fillable(TAKER, True, 100 * WAD, 0) == 0
+
+
+# ---------------------------------------------------------------- quotes and depth
+
+
+def test_would_cross__at_and_through_best__true_else_false() -> None:
+    book = book_with_asks((1, MAKER, 100, 1))
+    book.insert(oid(2), MAKER, True, 98 * WAD, WAD)
+    assert book.would_cross(True, 100 * WAD) is True
+    assert book.would_cross(True, 99 * WAD) is False
+    assert book.would_cross(False, 98 * WAD) is True
+    assert book.would_cross(False, 99 * WAD) is False
+    assert Book(1).would_cross(True, 10**30) is False
+
+
+def test_mid__odd_sum__floors() -> None:
+    book = Book(1)
+    assert book.mid() is None
+    book.insert(oid(1), MAKER, True, 100 * WAD, WAD)
+    assert book.mid() is None
+    book.insert(oid(2), MAKER, False, 100 * WAD + 1, WAD)
+    assert book.mid() == 100 * WAD
+    assert (book.best_bid(), book.best_ask()) == (100 * WAD, 100 * WAD + 1)
+
+
+def test_depth__several_orders_per_level__aggregated_and_ordered() -> None:
+    book = Book(1)
+    for n, is_buy, price, size in [
+        (1, True, 98, 1), (2, True, 99, 2), (3, True, 99, 3), (4, True, 97, 4),
+        (5, False, 101, 5), (6, False, 100, 6), (7, False, 101, 7), (8, False, 102, 8),
+    ]:
+        book.insert(oid(n), MAKER, is_buy, price * WAD, size * WAD)
+    assert book.depth(2) == (
+        [(99 * WAD, 5 * WAD), (98 * WAD, 1 * WAD)],
+        [(100 * WAD, 6 * WAD), (101 * WAD, 12 * WAD)],
+    )
+    assert book.depth(10)[0][-1] == (97 * WAD, 4 * WAD)
+    assert book.depth(0) == ([], [])
+
+
+# ---------------------------------------------------------------- impact price
+
+
+def test_impact_price__buy_across_two_levels__worked_example() -> None:
+    # Asks: 2 base at 100, 3 base at 101. A market buy of 300 quote takes the first
+    # level whole (200 quote for 2 base), then 100 quote at 101, i.e. 100/101 base.
+    # Average = 300 / (2 + 100/101) = 30300 / 302 = 100.331125827814569536423...
+    # rounded up for a buy: 100.331125827814569537.
+    book = book_with_asks((1, MAKER, 100, 2), (2, MAKER, 101, 3))
+    assert book.impact_price(True, 300 * WAD) == 100_331125827814569537
+    assert book.impact_price(True, 200 * WAD) == 100 * WAD  # exactly the first level
+    assert book.impact_price(True, 503 * WAD) == 100_600000000000000000  # whole side: 503/5
+    assert book.impact_price(True, 503 * WAD + 1) is None
+
+
+def test_impact_price__sell_across_two_levels__rounds_down() -> None:
+    # Bids: 1 base at 100, 2 base at 99. A market sell of 199 quote: 100 quote for
+    # 1 base, then 99 quote at 99 = 1 base. Average 199 / 2 = 99.5 exactly.
+    # 150 quote: 100 + 50/99 base -> 150 * 99 / (99 + 50) = 14850 / 149
+    # = 99.664429530201342281879..., rounded down.
+    book = Book(1)
+    book.insert(oid(1), MAKER, True, 100 * WAD, WAD)
+    book.insert(oid(2), MAKER, True, 99 * WAD, 2 * WAD)
+    assert book.impact_price(False, 199 * WAD) == 99_500000000000000000
+    assert book.impact_price(False, 150 * WAD) == 99_664429530201342281
+    assert book.impact_price(True, 1) is None
+    with pytest.raises(ValueError, match="book: impact notional must be > 0, got 0"):
+        book.impact_price(False, 0)
+
+
+# ---------------------------------------------------------------- reduce
+
+
+def test_reduce__front_order__keeps_time_priority() -> None:
+    book = book_with_asks((1, MAKER, 100, 5), (2, OTHER_MAKER, 100, 5))
+    book.reduce(oid(1), 2 * WAD)
+    assert book.get(oid(1)) == Resting(oid(1), MAKER, False, 100 * WAD, 2 * WAD, 1)
+    assert book.depth(1) == ([], [(100 * WAD, 7 * WAD)])
+    fills, _ = book.match(TAKER, True, 100 * WAD, 3 * WAD)
+    assert fills == [
+        Match(oid(1), MAKER, 100 * WAD, 2 * WAD, 0),
+        Match(oid(2), OTHER_MAKER, 100 * WAD, WAD, 4 * WAD),
+    ]
+
+
+def test_reduce__to_zero__removes_order() -> None:
+    book = book_with_asks((1, MAKER, 100, 5))
+    book.reduce(oid(1), 0)
+    assert book.get(oid(1)) is None
+    assert book.best_ask() is None
+    assert book.orders_of(MAKER) == []
+
+
+def test_reduce__grow_or_unknown__raises() -> None:
+    book = book_with_asks((1, MAKER, 100, 5))
+    with pytest.raises(ValueError, match=rf"book: reduce to {6 * WAD} must be in \[0, {5 * WAD}\]"):
+        book.reduce(oid(1), 6 * WAD)
+    with pytest.raises(ValueError, match=r"book: reduce to -1 must be in"):
+        book.reduce(oid(1), -1)
+    with pytest.raises(KeyError, match="book: unknown order id 0x0{63}2"):
+        book.reduce(oid(2), WAD)
+    assert book.get(oid(1)).remaining == 5 * WAD
+
+
+# ---------------------------------------------------------------- orders_of, digest
+
+
+def test_orders_of__mixed_sides__arrival_order() -> None:
+    book = Book(1)
+    book.insert(oid(1), TRADER, True, 90 * WAD, WAD)
+    book.insert(oid(2), MAKER, False, 110 * WAD, WAD)
+    book.insert(oid(3), TRADER, False, 120 * WAD, WAD)
+    book.insert(oid(4), TRADER, True, 95 * WAD, WAD)
+    assert [o.order_id for o in book.orders_of(TRADER)] == [oid(1), oid(3), oid(4)]
+    assert book.orders_of(TAKER) == []
+
+
+def test_state_digest__same_commands__same_digest_and_any_change_differs() -> None:
+    def build() -> Book:
+        book = book_with_asks((1, MAKER, 100, 5), (2, OTHER_MAKER, 101, 5))
+        book.insert(oid(3), MAKER, True, 99 * WAD, WAD)
+        return book
+
+    first, second = build(), build()
+    assert first.state_digest() == second.state_digest()
+    assert len(first.state_digest()) == 32
+    second.reduce(oid(1), 5 * WAD - 1)
+    assert first.state_digest() != second.state_digest()
+    assert Book(1).state_digest() != Book(2).state_digest()
+    # Same orders, different time priority: different digest.
+    a, b = Book(1), Book(1)
+    a.insert(oid(1), MAKER, True, 99 * WAD, WAD)
+    a.insert(oid(2), MAKER, True, 99 * WAD, WAD)
+    b.insert(oid(2), MAKER, True, 99 * WAD, WAD)
+    b.insert(oid(1), MAKER, True, 99 * WAD, WAD)
+    assert a.state_digest() != b.state_digest()
+
+
+# ---------------------------------------------------------------- stateful invariants
+
+PRICES = st.integers(min_value=95, max_value=105).map(lambda p: p * WAD)
+SIZES = st.integers(min_value=1, max_value=20).map(lambda s: s * WAD // 4)
+TRADERS = st.sampled_from([MAKER, OTHER_MAKER, TAKER, TRADER])
+
+
+class BookMachine(RuleBasedStateMachine):
+    """Random place / cancel / reduce / sweep; the book never crosses, sizes are conserved."""
+
+    @initialize()
+    def start(self) -> None:
+        self.book = Book(1)
+        self.next_id = 1
+        self.inserted = self.filled = self.cancelled = self.reduced = 0
+
+    @rule(trader=TRADERS, is_buy=st.booleans(), price=PRICES, size=SIZES)
+    def place(self, trader: str, is_buy: bool, price: int, size: int) -> None:
+        expected = self.book.fillable(trader, is_buy, price, size)
+        fills, stp = self.book.match(trader, is_buy, price, size)
+        done = sum(f.size for f in fills)
+        assert done == expected
+        for f in fills:
+            assert f.price <= price if is_buy else f.price >= price
+            assert f.maker_trader != trader
+        self.filled += done
+        self.cancelled += sum(o.remaining for o in stp)
+        if size > done:
+            self.book.insert(self.next_id.to_bytes(32, "big"), trader, is_buy, price, size - done)
+            self.inserted += size - done
+            self.next_id += 1
+
+    @precondition(lambda self: len(self.book) > 0)
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        order = data.draw(st.sampled_from(list(self.book.orders())))
+        assert self.book.cancel(order.order_id) is order
+        self.cancelled += order.remaining
+
+    @precondition(lambda self: len(self.book) > 0)
+    @rule(data=st.data())
+    def reduce(self, data: st.DataObject) -> None:
+        order = data.draw(st.sampled_from(list(self.book.orders())))
+        new = data.draw(st.integers(min_value=0, max_value=order.remaining))
+        self.reduced += order.remaining - new
+        self.book.reduce(order.order_id, new)
+
+    @invariant()
+    def never_crossed(self) -> None:
+        bid, ask = self.book.best_bid(), self.book.best_ask()
+        if bid is not None and ask is not None:
+            assert bid < ask
+
+    @invariant()
+    def sizes_conserved(self) -> None:
+        resting = sum(o.remaining for o in self.book.orders())
+        assert self.inserted == self.filled + self.cancelled + self.reduced + resting
+        bids, asks = self.book.depth(1000)
+        assert sum(s for _, s in bids) + sum(s for _, s in asks) == resting
+        assert all(o.remaining > 0 for o in self.book.orders())
+
+    @invariant()
+    def indexes_agree(self) -> None:
+        orders = list(self.book.orders())
+        assert len(orders) == len(self.book)
+        for trader in (MAKER, OTHER_MAKER, TAKER, TRADER):
+            assert self.book.orders_of(trader) == sorted(
+                (o for o in orders if o.trader == trader), key=lambda o: o.seq
+            )
+
+
+TestBookMachine = BookMachine.TestCase
+TestBookMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+def test_restore__rows_of_a_book__same_digest_and_priority() -> None:
+    book = book_with_asks((1, MAKER, 100, 5), (2, OTHER_MAKER, 100, 5), (3, MAKER, 101, 1))
+    book.insert(oid(4), TRADER, True, 99 * WAD, WAD)
+    book.cancel(oid(1))
+    restored = Book.restore(1, book.next_seq, reversed(book.rows()))
+    assert restored.state_digest() == book.state_digest()
+    assert book.rows()[0] == (oid(2), OTHER_MAKER, False, 100 * WAD, 5 * WAD, 2)
+    restored.insert(oid(5), MAKER, False, 100 * WAD, WAD)
+    assert restored.get(oid(5)).seq == 5
+    assert [o.order_id for o in restored.orders()] == [oid(4), oid(2), oid(5), oid(3)]
+    with pytest.raises(ValueError, match="book: next_seq 3 must exceed every restored seq"):
+        Book.restore(1, 3, book.rows())
+
+
+def test_pickle__long_queue__round_trips_without_recursion() -> None:
+    book = Book(1)
+    for n in range(5_000):  # one level: a naive pickle would recurse 5,000 deep
+        book.insert(oid(n), MAKER, True, 100 * WAD, WAD)
+    copy = pickle.loads(pickle.dumps(book))
+    assert copy.state_digest() == book.state_digest()
+    assert copy.next_seq == 5_001
+    resting = pickle.loads(pickle.dumps(book.get(oid(10))))
+    assert resting == book.get(oid(10))
+    assert deepcopy(book).state_digest() == book.state_digest()

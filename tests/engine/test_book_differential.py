@@ -1,0 +1,202 @@
+"""Differential test: the fast book against the naive reference book.
+
+100,000 seeded random commands (4 seeds x 25,000) go through both books: limit orders
+near the mid (match, then rest the remainder, as the engine does), marketable orders,
+orders of traders who rest on the other side (self-trade prevention), raw inserts that
+may cross, duplicate ids, cancels of live and unknown ids, and reductions. Every
+answer must be equal: each Match list, each STP-cancelled list, each error type, the
+quotes, depth and impact prices along the way, and the final state_digest().
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from engine.core.book import Book
+from tests.engine.reference_book import ReferenceBook
+
+WAD = 10**18
+TICK = WAD // 100  # 0.01 quote
+STEP = WAD // 1000  # 0.001 base
+MID_TICKS = 200_000  # 2,000.00 quote per base
+TRADERS = [f"0x{i:040x}" for i in range(1, 9)]  # few traders, so self-trades are common
+SEEDS = [11, 22, 33, 44]
+COMMANDS_PER_SEED = 25_000
+MAX_RESTING = 300  # past this, the mix leans to removals so the naive book stays fast
+
+
+class Driver:
+    """Generates commands from one seed and applies each to both books."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.fast = Book(7)
+        self.ref = ReferenceBook(7)
+        self.next_id = 1
+        self.ids: list[bytes] = []  # ids ever rested; some are dead by now
+        self.counts: dict[str, int] = {}
+
+    def new_id(self) -> bytes:
+        order_id = self.rng.getrandbits(64).to_bytes(8, "big") + self.next_id.to_bytes(24, "big")
+        self.next_id += 1
+        return order_id
+
+    def price_near_mid(self, spread_ticks: int) -> int:
+        mid = self.fast.mid()
+        center = mid // TICK if mid is not None else MID_TICKS
+        return max(1, center + self.rng.randint(-spread_ticks, spread_ticks)) * TICK
+
+    def passive_price(self, is_buy: bool) -> int:
+        """Mostly behind the mid on the order's own side, sometimes a little through it."""
+        mid = self.fast.mid()
+        center = mid // TICK if mid is not None else MID_TICKS
+        away = self.rng.randint(-3, 25)
+        return max(1, center - away if is_buy else center + away) * TICK
+
+    def size(self) -> int:
+        return self.rng.choice([1, 2, 5, 10, 25, 50, 120, 500]) * STEP
+
+    def live_id(self) -> bytes | None:
+        while self.ids:
+            i = self.rng.randrange(len(self.ids))
+            order_id = self.ids[i]
+            if self.fast.get(order_id) is not None:
+                return order_id
+            self.ids[i] = self.ids[-1]
+            self.ids.pop()
+        return None
+
+    def both(self, name: str, *args: object) -> object:
+        """Call `name` on both books; equal results, or the same exception type."""
+        outcomes = []
+        for book in (self.fast, self.ref):
+            try:
+                outcomes.append(("ok", getattr(book, name)(*args)))
+            except (ValueError, KeyError) as exc:
+                outcomes.append(("error", type(exc)))
+        assert outcomes[0] == outcomes[1], (name, args)
+        self.counts[name] = self.counts.get(name, 0) + 1
+        return outcomes[0][1] if outcomes[0][0] == "ok" else None
+
+    def place(self, trader: str, is_buy: bool, price: int, size: int, rest: bool) -> None:
+        filled = self.both("fillable", trader, is_buy, price, size)
+        fills, cancelled = self.both("match", trader, is_buy, price, size)
+        assert sum(f.size for f in fills) == filled
+        for order in cancelled:
+            assert order.trader == trader
+        left = size - filled
+        if rest and left:
+            order_id = self.new_id()
+            self.both("insert", order_id, trader, is_buy, price, left)
+            self.ids.append(order_id)
+
+    def step(self) -> None:
+        rng = self.rng
+        roll = rng.random()
+        if len(self.fast) > MAX_RESTING and roll < 0.69:
+            roll = 0.69 + roll * 0.31 / 0.69  # move into the removal commands below
+        trader = rng.choice(TRADERS)
+        is_buy = rng.random() < 0.5
+        if roll < 0.55:
+            self.place(trader, is_buy, self.passive_price(is_buy), self.size(), rest=True)
+        elif roll < 0.60:  # marketable: IOC with a protective limit far through the book
+            limit = self.price_near_mid(40)
+            self.place(trader, is_buy, limit, self.size() * rng.randint(1, 6), rest=False)
+        elif roll < 0.64:  # a trader who rests on the other side sweeps through it
+            order_id = self.live_id()
+            if order_id is not None:
+                own = self.fast.get(order_id)
+                limit = own.price + (5 * TICK if not own.is_buy else -5 * TICK)
+                size = self.size() * 3
+                self.place(own.trader, not own.is_buy, max(TICK, limit), size, rest=False)
+        elif roll < 0.68:  # raw insert that may cross: both must refuse it alike
+            order_id = self.new_id()
+            self.both("insert", order_id, trader, is_buy, self.price_near_mid(3), self.size())
+            self.ids.append(order_id)
+        elif roll < 0.69:  # duplicate id, bad size, bad price
+            order_id = self.live_id() or self.new_id()
+            self.both("insert", order_id, trader, is_buy, self.price_near_mid(50) + 10**30, STEP)
+            self.both("insert", self.new_id(), trader, is_buy, 10**30, 0)
+            self.both("insert", self.new_id(), trader, is_buy, 0, STEP)
+        elif roll < 0.83:
+            self.both("cancel", self.live_id() or self.new_id())
+        elif roll < 0.87:  # unknown or already dead id
+            dead = rng.choice(self.ids) if self.ids and rng.random() < 0.5 else self.new_id()
+            self.both("cancel", dead)
+        else:
+            self.reduce()
+        self.check_quotes()
+
+    def reduce(self) -> None:
+        order_id = self.live_id()
+        if order_id is None or self.rng.random() < 0.05:
+            self.both("reduce", self.new_id(), STEP)  # unknown id: KeyError in both
+            return
+        remaining = self.fast.get(order_id).remaining
+        choice = self.rng.random()
+        if choice < 0.1:
+            new = remaining + STEP  # growing is refused
+        elif choice < 0.3:
+            new = 0
+        else:
+            new = self.rng.randint(1, remaining)
+        self.both("reduce", order_id, new)
+
+    def check_quotes(self) -> None:
+        assert self.fast.best_bid() == self.ref.best_bid()
+        assert self.fast.best_ask() == self.ref.best_ask()
+        assert len(self.fast) == len(self.ref)
+        if self.rng.random() < 0.1:
+            self.both("mid")
+            self.both("depth", self.rng.randint(0, 12))
+            self.both("would_cross", self.rng.random() < 0.5, self.price_near_mid(3))
+            self.both("impact_price", self.rng.random() < 0.5, self.rng.randint(1, 2_000_000) * WAD)
+            self.both("orders_of", self.rng.choice(TRADERS))
+            self.both("get", self.live_id() or self.new_id())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_book__random_commands__matches_reference_book(seed: int) -> None:
+    driver = Driver(seed)
+    for i in range(COMMANDS_PER_SEED):
+        driver.step()
+        if i % 5_000 == 0:
+            assert driver.fast.state_digest() == driver.ref.state_digest()
+    assert driver.fast.state_digest() == driver.ref.state_digest()
+    # The stream really exercised every path (the counts are per seed).
+    counts = driver.counts
+    assert counts["match"] > 10_000
+    assert counts["insert"] > 10_000
+    assert counts["cancel"] > 4_000
+    assert counts["reduce"] > 3_000
+    assert counts["impact_price"] > 1_000
+    assert driver.fast.next_seq == driver.ref.next_seq
+    assert len(driver.fast) > 0
+
+
+def test_book__random_commands__self_trades_and_both_outcomes_occur() -> None:
+    """The stream must reach the interesting cases, or the differential proves little."""
+    driver = Driver(SEEDS[0])
+    stp = fills = partial = crossed = 0
+    original = driver.both
+
+    def spy(name: str, *args: object) -> object:
+        nonlocal stp, fills, partial, crossed
+        result = original(name, *args)
+        if name == "match":
+            stp += len(result[1])
+            fills += len(result[0])
+            partial += sum(1 for f in result[0] if f.maker_remaining)
+        if name == "insert" and result is None:
+            crossed += 1
+        return result
+
+    driver.both = spy  # type: ignore[method-assign]
+    for _ in range(5_000):
+        driver.step()
+    assert stp > 100
+    assert fills > 1_000
+    assert partial > 100
+    assert crossed > 50
