@@ -1,0 +1,528 @@
+"""Accounts, positions and the ledger of cash the engine shares with the Exchange contract.
+
+The cash model is the chain's, so engine and contract agree to the wei:
+a fill moves `size x price` of cash (the buyer pays it rounded up, the seller
+receives it rounded down, the dust goes to the insurance balance), and
+
+    equity = cash + sum(position_value(size, mark) - funding_owed(size, index, last_index))
+    IM / MM = sum(margin_requirement(size, mark, imf / mmf))
+
+with every formula taken from `engine.core.rules`. Funding is settled lazily,
+exactly like the contract: a market keeps a cumulative index, and a position
+pays `funding_owed(size, index_now, last_index)` when a fill or transfer
+touches it. `apply_funding` still reports each position's payment for the
+interval eagerly, so the engine can emit it.
+
+Isolated margin (order flag 16) is an engine-side view: the contract is
+cross-margin only and checks the account as a whole. An isolated position
+carries `isolated_margin` (allocated at open: the initial margin of the
+filled size at the fill price) and its own equity
+
+    isolated_equity = isolated_margin + position_value(size, mark)
+                      - position_value(size, entry_price) - funding owed,
+
+which cannot draw on the rest of the account; the cross part of the account
+is what remains (`cross_equity`). Funding settled on an isolated position is
+taken from its margin; reducing it releases margin pro rata to the cross part.
+
+All amounts are WAD integers: sizes in base, prices in quote per base, cash,
+PnL and margins in quote. Accounts are 0x addresses (strings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.core import rules
+from engine.core.codes import RejectCode
+from engine.core.errors import InvariantViolation, PerpxError
+from engine.core.markets import MarketSpec
+from engine.core.wad import WAD, Rounding, floor_div, mul_div
+
+# The insurance fund's own account: its cash IS the insurance balance, and it
+# holds the positions the fund takes over from liquidated accounts.
+INSURANCE = "0x000000000000000000000000000000000000dEaD"
+
+
+class LedgerError(PerpxError, ValueError):
+    """A ledger call with impossible arguments (a bug in the caller, not a rejection)."""
+
+
+@dataclass(slots=True)
+class Position:
+    """One account's position in one market (all WAD)."""
+
+    size: int  # signed base, long > 0
+    last_index: int  # market funding index at last settlement (the contract stores the same)
+    entry_price: int  # volume-weighted average entry of the open size, quote per base
+    realized_pnl: int  # cumulative trading PnL realised on reductions, quote
+    funding_paid: int  # cumulative funding paid (> 0) / received (< 0), quote
+    isolated: bool = False
+    isolated_margin: int = 0  # quote allocated to an isolated position
+
+
+@dataclass(slots=True)
+class Account:
+    """Cash (exactly the contract's, WAD quote), positions by market id, staked JEX (WAD)."""
+
+    cash: int
+    positions: dict[int, Position] = field(default_factory=dict)
+    stake: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FillResult:
+    """What one fill did, in WAD: realized PnL and settled funding of each side, dust."""
+
+    market: int
+    size: int
+    price: int
+    buyer_realized: int
+    seller_realized: int
+    buyer_funding: int  # funding settled on the buyer's position before the fill (> 0 paid)
+    seller_funding: int
+    dust: int  # buyer_pays - seller_receives, credited to insurance
+    buyer_size_after: int
+    seller_size_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """One position's payment for one interval, WAD quote (> 0 pays, < 0 receives)."""
+
+    account: str
+    size: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class FundingResult:
+    """One funding interval of one market. `total` = sum of payments >= 0 (dust)."""
+
+    market: int
+    rate: int
+    mark: int
+    index_before: int
+    index_after: int
+    payments: tuple[FundingPayment, ...]
+    total: int
+
+
+class Ledger:
+    """Every account's cash and positions, the pools, marks and funding indices.
+
+    Pure and deterministic. `insurance` is the cash of the INSURANCE account;
+    conservation: sum(cash of all accounts, INSURANCE included) + fee_pool +
+    sum(funding_pool) == deposits - withdrawals (`total_balance()`).
+    """
+
+    def __init__(self, markets: dict[int, MarketSpec]) -> None:
+        self.markets: dict[int, MarketSpec] = dict(markets)
+        self.accounts: dict[str, Account] = {INSURANCE: Account(cash=0)}
+        self.fee_pool: int = 0
+        self.funding_pool: dict[int, int] = {m: 0 for m in markets}
+        self.open_interest: dict[int, int] = {m: 0 for m in markets}  # long side, WAD base
+        self.marks: dict[int, int] = {}
+        self.funding_index: dict[int, int] = {m: 0 for m in markets}
+        # market -> {account: position} of every open position (size != 0)
+        self.holders: dict[int, dict[str, Position]] = {m: {} for m in markets}
+        # accounts whose cash or positions changed since the liquidation index last looked
+        self.dirty: set[str] = set()
+        self.liq_index: Any = None  # owned by engine.core.liquidation
+
+    # ---- pools -----------------------------------------------------------------
+    @property
+    def insurance(self) -> int:
+        """The insurance fund's balance, WAD quote (the INSURANCE account's cash)."""
+        return self.accounts[INSURANCE].cash
+
+    @insurance.setter
+    def insurance(self, value: int) -> None:
+        self.accounts[INSURANCE].cash = value
+        self.dirty.add(INSURANCE)
+
+    def total_balance(self) -> int:
+        """Sum of all cash (INSURANCE included) + fee pool + funding pools, WAD quote."""
+        cash = sum(a.cash for a in self.accounts.values())
+        return cash + self.fee_pool + sum(self.funding_pool.values())
+
+    # ---- cash in and out ----------------------------------------------------------
+    def _account(self, account: str) -> Account:
+        acct = self.accounts.get(account)
+        if acct is None:
+            acct = self.accounts[account] = Account(cash=0)
+        return acct
+
+    def deposit(self, account: str, amount: int) -> None:
+        """Credit `amount` (WAD quote, > 0) to the account's cash."""
+        if amount <= 0:
+            raise LedgerError(f"deposit: amount must be positive, got {amount}")
+        self._account(account).cash += amount
+        self.dirty.add(account)
+
+    def withdraw(self, account: str, amount: int) -> int | None:
+        """Debit `amount` (WAD quote) if equity after it still meets initial margin
+        (the contract's rule) and the cross part still meets its own initial margin
+        (the engine's isolated view). Returns None if done, else a RejectCode."""
+        if amount <= 0:
+            return RejectCode.AMOUNT_NOT_POSITIVE
+        acct = self.accounts.get(account)
+        if acct is None or account == INSURANCE:
+            return RejectCode.INSUFFICIENT_BALANCE
+        if self.equity(account) - amount < self.initial_margin(account):
+            return RejectCode.WITHDRAWAL_EXCEEDS_FREE_COLLATERAL
+        if self.cross_equity(account) - amount < self.cross_initial_margin(account):
+            return RejectCode.WITHDRAWAL_EXCEEDS_FREE_COLLATERAL
+        acct.cash -= amount
+        self.dirty.add(account)
+        return None
+
+    def set_stake(self, account: str, stake: int) -> None:
+        """Record the account's checkpointed JEX stake (WAD), used for fee tiers."""
+        if stake < 0:
+            raise LedgerError(f"set_stake: stake must not be negative, got {stake}")
+        self._account(account).stake = stake
+
+    def set_mark(self, market: int, mark: int) -> None:
+        """Set the market's mark price (WAD quote per base, > 0)."""
+        if market not in self.markets:
+            raise LedgerError(f"set_mark: unknown market {market}")
+        if mark <= 0:
+            raise LedgerError(f"set_mark: mark must be positive, got {mark}")
+        self.marks[market] = mark
+
+    # ---- funding -------------------------------------------------------------------
+    def _settle_funding(self, account: str, acct: Account, market: int) -> int:
+        """Settle the position's funding owed at the current index; returns it (> 0 paid)."""
+        pos = acct.positions.get(market)
+        if pos is None:
+            return 0
+        index = self.funding_index[market]
+        owed = rules.funding_owed(pos.size, index, pos.last_index)
+        pos.last_index = index
+        if owed:
+            acct.cash -= owed
+            self.funding_pool[market] += owed
+            pos.funding_paid += owed
+            if pos.isolated:
+                pos.isolated_margin -= owed
+        return owed
+
+    def apply_funding(self, market: int, rate: int) -> FundingResult:
+        """Advance the market's funding index by one interval at `rate` (signed WAD
+        fraction) and the current mark, and report each open position's payment
+        for this interval: funding_owed(size, index_after, index_before).
+
+        Payments are settled lazily (on the next touch), exactly like the
+        contract; settlement over several intervals rounds once, so the settled
+        amount can be a few wei below the sum of the reported ones."""
+        if market not in self.markets:
+            raise LedgerError(f"apply_funding: unknown market {market}")
+        mark = self.marks.get(market, 0)
+        before = self.funding_index[market]
+        after = before + rules.funding_index_step(rate, mark)
+        self.funding_index[market] = after
+        payments = []
+        total = 0
+        for account in sorted(self.holders[market]):
+            size = self.holders[market][account].size
+            amount = rules.funding_owed(size, after, before)
+            total += amount
+            payments.append(FundingPayment(account, size, amount))
+        if after != before:
+            self.dirty.update(self.holders[market])
+        return FundingResult(market, rate, mark, before, after, tuple(payments), total)
+
+    # ---- fills ---------------------------------------------------------------------
+    def apply_fill(
+        self,
+        market: int,
+        buyer: str,
+        seller: str,
+        size: int,
+        price: int,
+        buyer_fee: int,
+        seller_fee: int,
+        *,
+        buyer_isolated: bool = False,
+        seller_isolated: bool = False,
+    ) -> FillResult:
+        """Settle one fill of `size` (WAD base, > 0) at `price` (WAD quote/base).
+
+        Both sides' funding is settled first; then cash moves as the contract
+        moves it (rules.trade_cash: the buyer pays it rounded up, the seller
+        receives it rounded down, the dust goes to insurance), fees (WAD quote)
+        go to the fee pool, sizes, entries and realized PnL update, and the
+        open interest follows. When a market's open interest reaches zero its
+        funding pool, pure dust by then, moves to insurance. The isolated flags
+        only matter when a side opens a position from flat or flips it."""
+        if market not in self.markets:
+            raise LedgerError(f"apply_fill: unknown market {market}")
+        if size <= 0 or price <= 0:
+            raise LedgerError(f"apply_fill: size and price must be positive, got {size}, {price}")
+        if buyer == seller:
+            raise LedgerError("apply_fill: buyer and seller must differ (self-trade)")
+        b_acct, s_acct = self._account(buyer), self._account(seller)
+        b_funding = self._settle_funding(buyer, b_acct, market)
+        s_funding = self._settle_funding(seller, s_acct, market)
+        cash = rules.trade_cash(size, price)
+        b_acct.cash -= cash.buyer_pays + buyer_fee
+        s_acct.cash += cash.seller_receives - seller_fee
+        self.fee_pool += buyer_fee + seller_fee
+        self.accounts[INSURANCE].cash += cash.dust
+        b_real, b_after = self._trade(buyer, b_acct, market, size, price, buyer_isolated)
+        s_real, s_after = self._trade(seller, s_acct, market, -size, price, seller_isolated)
+        self.dirty.add(buyer)
+        self.dirty.add(seller)
+        self.dirty.add(INSURANCE)
+        if self.open_interest[market] == 0 and self.funding_pool[market]:
+            self.accounts[INSURANCE].cash += self.funding_pool[market]
+            self.funding_pool[market] = 0
+        return FillResult(market, size, price, b_real, s_real, b_funding, s_funding,
+                          cash.dust, b_after, s_after)
+
+    def _trade(self, account: str, acct: Account, market: int, delta: int, price: int,
+               isolated: bool) -> tuple[int, int]:
+        """Apply a signed size change at price; returns (realized PnL, size after)."""
+        pos = acct.positions.get(market)
+        if pos is None:
+            pos = acct.positions[market] = Position(0, self.funding_index[market], 0, 0, 0)
+        old = pos.size
+        new = old + delta
+        realized = 0
+        imf = self.markets[market].imf
+        if old == 0 or (old > 0) == (delta > 0):  # open or increase
+            if old == 0:
+                pos.isolated = isolated
+                pos.entry_price = price
+            else:
+                pos.entry_price = (abs(old) * pos.entry_price + abs(delta) * price) // abs(new)
+            if pos.isolated:
+                pos.isolated_margin += rules.margin_requirement(delta, price, imf)
+        else:  # reduce, close or flip
+            closed = min(abs(delta), abs(old))
+            sign = 1 if old > 0 else -1
+            realized = floor_div(sign * closed * (price - pos.entry_price), WAD)
+            pos.realized_pnl += realized
+            if pos.isolated:
+                pos.isolated_margin = mul_div(pos.isolated_margin, abs(old) - closed, abs(old),
+                                              Rounding.DOWN)
+            if new == 0:
+                pos.entry_price = 0
+            elif (new > 0) != (old > 0):  # flipped: the remainder opens at price
+                pos.entry_price = price
+                pos.isolated = isolated
+                pos.isolated_margin = (rules.margin_requirement(new, price, imf) if isolated
+                                       else 0)
+        pos.size = new
+        self._track_open_interest(market, old, new)
+        holders = self.holders[market]
+        if new == 0:
+            holders.pop(account, None)
+            if pos.isolated:  # nothing left to carry: the remaining margin is cross again
+                pos.isolated_margin = 0
+        else:
+            holders[account] = pos
+        return realized, new
+
+    def _track_open_interest(self, market: int, old: int, new: int) -> None:
+        self.open_interest[market] += max(new, 0) - max(old, 0)
+
+    def transfer_position(self, market: int, from_account: str, to_account: str, size: int,
+                          price: int) -> FillResult:
+        """Move `size` (WAD base, > 0, at most |position|) of from_account's position
+        to to_account at `price` (WAD), with no fees: an insurance takeover or an
+        ADL at the bankruptcy price. Cash moves as for a fill (from a long, the
+        receiver is the buyer), so the contract's `liquidate`/`deleverage` agree."""
+        pos = self.position(from_account, market)
+        if pos is None or size <= 0 or size > abs(pos.size):
+            raise LedgerError(f"transfer_position: {from_account} cannot transfer {size} "
+                              f"in market {market}")
+        if pos.size > 0:
+            return self.apply_fill(market, to_account, from_account, size, price, 0, 0)
+        return self.apply_fill(market, from_account, to_account, size, price, 0, 0)
+
+    def charge_liquidation_fee(self, account: str, amount: int) -> None:
+        """Move a liquidation fee (WAD quote, >= 0) from the account's cash to insurance."""
+        if amount < 0:
+            raise LedgerError(f"charge_liquidation_fee: amount must not be negative, got {amount}")
+        self._account(account).cash -= amount
+        self.accounts[INSURANCE].cash += amount
+        self.dirty.add(account)
+        self.dirty.add(INSURANCE)
+
+    def cover_bad_debt(self, account: str) -> int:
+        """If a flat account's cash is negative, the insurance balance pays it back to
+        zero; returns the amount covered (WAD quote, 0 if none)."""
+        acct = self.accounts.get(account)
+        if acct is None or account == INSURANCE or acct.cash >= 0:
+            return 0
+        if any(p.size for p in acct.positions.values()):
+            return 0
+        debt = -acct.cash
+        acct.cash = 0
+        self.accounts[INSURANCE].cash -= debt
+        self.dirty.add(account)
+        self.dirty.add(INSURANCE)
+        return debt
+
+    # ---- views ---------------------------------------------------------------------
+    def position(self, account: str, market: int) -> Position | None:
+        """The account's open position in the market, or None if flat."""
+        acct = self.accounts.get(account)
+        if acct is None:
+            return None
+        pos = acct.positions.get(market)
+        return pos if pos is not None and pos.size != 0 else None
+
+    def _owed(self, market: int, pos: Position) -> int:
+        return rules.funding_owed(pos.size, self.funding_index[market], pos.last_index)
+
+    def equity(self, account: str) -> int:
+        """Account equity at mark, WAD quote: cash + sum(value at mark - funding owed),
+        exactly `rules.equity` (the contract's)."""
+        acct = self.accounts.get(account)
+        if acct is None:
+            return 0
+        total = acct.cash
+        for market, pos in acct.positions.items():
+            if pos.size:
+                total += (rules.position_value(pos.size, self.marks.get(market, 0))
+                          - self._owed(market, pos))
+        return total
+
+    def _requirement(self, account: str, imf: bool, only_cross: bool) -> int:
+        acct = self.accounts.get(account)
+        if acct is None:
+            return 0
+        total = 0
+        for market, pos in acct.positions.items():
+            if pos.size and not (only_cross and pos.isolated):
+                spec = self.markets[market]
+                total += rules.margin_requirement(pos.size, self.marks.get(market, 0),
+                                                  spec.imf if imf else spec.mmf)
+        return total
+
+    def initial_margin(self, account: str) -> int:
+        """Sum of |size| x mark x IMF over all positions, WAD quote (the contract's)."""
+        return self._requirement(account, True, False)
+
+    def maintenance_margin(self, account: str) -> int:
+        """Sum of |size| x mark x MMF over all positions, WAD quote (the contract's)."""
+        return self._requirement(account, False, False)
+
+    def free_collateral(self, account: str) -> int:
+        """What the account could withdraw or commit, WAD quote: max(0, equity - IM),
+        limited by the cross part (isolated margin is not free)."""
+        whole = self.equity(account) - self.initial_margin(account)
+        cross = self.cross_equity(account) - self.cross_initial_margin(account)
+        return max(0, min(whole, cross))
+
+    def isolated_equity(self, account: str, market: int) -> int:
+        """Equity of an isolated position, WAD quote: its margin + PnL at mark - funding owed."""
+        pos = self.position(account, market)
+        if pos is None or not pos.isolated:
+            return 0
+        mark = self.marks.get(market, 0)
+        return (pos.isolated_margin + rules.position_value(pos.size, mark)
+                - rules.position_value(pos.size, pos.entry_price) - self._owed(market, pos))
+
+    def cross_equity(self, account: str) -> int:
+        """Equity minus the equity of every isolated position, WAD quote."""
+        acct = self.accounts.get(account)
+        if acct is None:
+            return 0
+        total = self.equity(account)
+        for market, pos in acct.positions.items():
+            if pos.size and pos.isolated:
+                total -= self.isolated_equity(account, market)
+        return total
+
+    def cross_initial_margin(self, account: str) -> int:
+        """Initial margin of the cross positions only, WAD quote."""
+        return self._requirement(account, True, True)
+
+    def cross_maintenance_margin(self, account: str) -> int:
+        """Maintenance margin of the cross positions only, WAD quote."""
+        return self._requirement(account, False, True)
+
+    def unrealized_pnl(self, account: str, market: int) -> int:
+        """Trading PnL of the open position at mark, WAD quote (funding excluded):
+        position_value(size, mark) - position_value(size, entry_price)."""
+        pos = self.position(account, market)
+        if pos is None:
+            return 0
+        return (rules.position_value(pos.size, self.marks.get(market, 0))
+                - rules.position_value(pos.size, pos.entry_price))
+
+    def liquidation_price(self, account: str, market: int) -> int | None:
+        """Mark (WAD) at which the position's margin unit (the cross account, or the
+        isolated position) reaches maintenance, other marks fixed; None if flat or
+        if a long cannot be liquidated at any positive mark. Exact up to rounding
+        (a few wei of quote): the real root, rounded toward the safe side."""
+        pos = self.position(account, market)
+        if pos is None:
+            return None
+        constant = self.margin_constant(account, market)
+        spec = self.markets[market]
+        if pos.size > 0:
+            num = -constant * WAD * WAD
+            if num <= 0:
+                return None
+            return -((-num) // (pos.size * (WAD - spec.mmf)))  # ceil
+        return max(0, constant * WAD * WAD // (-pos.size * (WAD + spec.mmf)))
+
+    def margin_constant(self, account: str, market: int) -> int:
+        """The part C of `equity - MM` of the position's margin unit that does not
+        depend on this market's mark, WAD quote, so that for the position's size s
+
+            equity - MM ~= C + s x mark - |s| x mark x MMF   (each over WAD, +- 3 wei).
+
+        For a cross position C = cross equity - this position's value at mark -
+        maintenance of the other cross positions; for an isolated one
+        C = isolated_margin - value at entry - funding owed."""
+        pos = self.position(account, market)
+        if pos is None:
+            raise LedgerError(f"margin_constant: {account} has no position in {market}")
+        if pos.isolated:
+            return (pos.isolated_margin - rules.position_value(pos.size, pos.entry_price)
+                    - self._owed(market, pos))
+        mark = self.marks.get(market, 0)
+        own_mm = rules.margin_requirement(pos.size, mark, self.markets[market].mmf)
+        other_mm = self.cross_maintenance_margin(account) - own_mm
+        return self.cross_equity(account) - rules.position_value(pos.size, mark) - other_mm
+
+    # ---- digest --------------------------------------------------------------------
+    def state_digest(self) -> bytes:
+        """Deterministic blake2b (32 bytes) over every account in sorted order, its
+        positions by market, the pools, open interest, marks and funding indices."""
+        h = hashlib.blake2b(digest_size=32, person=b"perpx-ledger")
+        for address in sorted(self.accounts):
+            acct = self.accounts[address]
+            h.update(f"A|{address}|{acct.cash}|{acct.stake}\n".encode())
+            for market in sorted(acct.positions):
+                p = acct.positions[market]
+                h.update(f"P|{market}|{p.size}|{p.last_index}|{p.entry_price}|{p.realized_pnl}|"
+                         f"{p.funding_paid}|{int(p.isolated)}|{p.isolated_margin}\n".encode())
+        h.update(f"F|{self.fee_pool}\n".encode())
+        for market in sorted(self.markets):
+            h.update(f"M|{market}|{self.funding_pool[market]}|{self.open_interest[market]}|"
+                     f"{self.marks.get(market, 0)}|{self.funding_index[market]}\n".encode())
+        return h.digest()
+
+    def check_invariants(self) -> None:
+        """Raise InvariantViolation if sizes per market do not sum to zero or the
+        open interest disagrees with the positions."""
+        for market in self.markets:
+            longs = shorts = 0
+            for acct in self.accounts.values():
+                pos = acct.positions.get(market)
+                if pos is not None:
+                    longs += max(pos.size, 0)
+                    shorts += max(-pos.size, 0)
+            if longs != shorts or longs != self.open_interest[market]:
+                raise InvariantViolation(
+                    f"market {market}: longs {longs}, shorts {shorts}, "
+                    f"open interest {self.open_interest[market]}")

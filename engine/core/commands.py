@@ -1,0 +1,109 @@
+"""Commands: everything that can change the engine's state, as plain values.
+
+A command is what the sequencer journals before the core sees it, so replay
+is `for cmd in journal: engine.apply(cmd)`. Each one carries `ts_ms`, the
+sequencer's clock in integer unix milliseconds: the core never reads a clock.
+Fields are only int, str, bool, bytes, None, tuples of those and the nested
+frozen `Order`, so the journal's codec can encode them generically.
+Amounts and prices in WAD; accounts are checksummed 0x addresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.core.orders import Order
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    """Credit `amount` WAD quote of collateral (seen on chain) to `account`."""
+
+    account: str
+    amount: int
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    """Debit `amount` WAD quote from `account`, if it is free collateral."""
+
+    account: str
+    amount: int
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """A signed order, already checked by the adapter (signature recovers `order.trader`).
+
+    `order_hash` is the EIP-712 digest (the order's id everywhere), `signature`
+    the 65-byte r||s||v kept for the settlement batch."""
+
+    order: Order
+    order_hash: bytes
+    signature: bytes
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Cancel one open or pending (untriggered) order of `account` by its hash."""
+
+    account: str
+    order_hash: bytes
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAll:
+    """Cancel every open and pending order of `account`, in one market or (None) all."""
+
+    account: str
+    market: int | None
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetStake:
+    """Set the JEX stake (WAD, checkpointed on chain) that sets `account`'s fee tier."""
+
+    account: str
+    stake: int
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateIndex:
+    """A new index price (WAD) for `market`.
+
+    Drives the mark (index + EMA of the basis), the circuit breaker, a
+    premium sample when one is due, stop / take-profit triggers, funding at
+    the timestamps passed, and the liquidation sweep. `degraded` is the
+    index's flag (fewer than 3 live sources)."""
+
+    market: int
+    index: int
+    ts_ms: int
+    degraded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passes without a price: expire orders, sample premiums, settle funding due."""
+
+    ts_ms: int
+
+
+COMMANDS: tuple[type, ...] = (
+    Deposit,
+    Withdraw,
+    PlaceOrder,
+    CancelOrder,
+    CancelAll,
+    SetStake,
+    UpdateIndex,
+    Tick,
+)
+
+Command = Deposit | Withdraw | PlaceOrder | CancelOrder | CancelAll | SetStake | UpdateIndex | Tick

@@ -1,0 +1,603 @@
+"""The engine: commands in, events out, one deterministic state.
+
+`Engine.apply(cmd)` validates, checks risk, matches, charges fees and
+settles fills in the ledger, and returns the events in the order things
+happened. Rejections are `OrderRejected` / `CancelRejected` /
+`WithdrawalRejected` / `CommandRejected` events with a `RejectCode`, never
+exceptions; an exception out of `apply` is a broken invariant or a bug and
+means stop and replay.
+
+Before a command runs, time advances to its `ts_ms`: resting orders past
+their expiry are cancelled, premium samples due on the 5 s grid are taken,
+and funding is settled at every UTC-aligned funding timestamp passed, each
+separately (engine/core/sweeps.py). An `UpdateIndex` then moves the mark,
+fires stop / take-profit orders and runs the liquidation sweep.
+
+The order of one `PlaceOrder`: validation (1xxx) -> duplicate -> fee cap ->
+reduce-only clamp (2002) -> post-only / FOK / IOC book checks (3xxx) ->
+pre-trade initial margin counting the account's resting orders (2001) ->
+`OrderAccepted` -> matching with self-trade prevention -> one
+`TradeExecuted` per fill -> rest the remainder (GTC) or cancel it (IOC).
+
+All amounts WAD; accounts are 0x address strings compared exactly (the
+adapter checksums them); order ids are EIP-712 order hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections import deque
+
+from engine.core import fees, risk
+from engine.core.accounts import Ledger
+from engine.core.book import Book, Match
+from engine.core.codes import RejectCode
+from engine.core.commands import (
+    CancelAll,
+    CancelOrder,
+    Deposit,
+    PlaceOrder,
+    SetStake,
+    Tick,
+    UpdateIndex,
+    Withdraw,
+)
+from engine.core.errors import InvalidCommand, InvalidMarket, InvariantViolation, SnapshotError
+from engine.core.events import (
+    CancelRejected,
+    CommandRejected,
+    Deposited,
+    OrderAccepted,
+    OrderCancelled,
+    OrderReduced,
+    OrderRejected,
+    StakeUpdated,
+    TradeExecuted,
+    Withdrawn,
+    WithdrawalRejected,
+)
+from engine.core.markets import MarketSpec
+from engine.core.orders import Order
+from engine.core.queries import QueriesMixin
+from engine.core.sweeps import SweepsMixin
+from engine.core.triggers import NEVER_MS, ExpiryQueue, TriggerBook
+from engine.core.validation import check_fee_cap, check_shape
+from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
+from engine.core.wad import WAD
+
+SNAPSHOT_MAGIC = b"perpx-engine-snapshot-v1\n"
+FILL_HISTORY = 1000  # fills kept per account for queries (the journal keeps them all)
+
+
+class Engine(SweepsMixin, QueriesMixin):
+    """The matching, risk and funding engine over `markets` (see the module docstring)."""
+
+    __slots__ = (
+        "specs", "books", "ledger", "orders", "triggers", "expiries", "marks", "breakers",
+        "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",
+        "_seq", "_clock", "_next_due", "_liq_nonce", "_rates", "_exposure", "_reduce_only",
+        "_pending", "_dispatch",
+    )
+
+    def __init__(self, markets: tuple[MarketSpec, ...]) -> None:
+        self.specs: dict[int, MarketSpec] = {}
+        for spec in markets:
+            try:
+                spec.check()
+            except ValueError as exc:
+                raise InvalidMarket(f"market {spec.market_id}: {exc}") from exc
+            if spec.market_id in self.specs:
+                raise InvalidMarket(f"market {spec.market_id} is listed twice")
+            self.specs[spec.market_id] = spec
+        self.books = {m: Book(m) for m in self.specs}
+        self.ledger = Ledger(self.specs)
+        self.orders: dict[bytes, OrderRecord] = {}
+        self.triggers = {m: TriggerBook() for m in self.specs}
+        self.expiries = ExpiryQueue()
+        self.fills: dict[str, deque] = {}
+        self.monitor = risk.FundingRiskMonitor()
+        self._seq = 0
+        self._clock = 0
+        self._next_due = NEVER_MS
+        self._liq_nonce = 0
+        self._rates: dict[tuple[str, int], tuple[int, int]] = {}
+        # account -> market -> [buy size, buy size x price, sell size, sell size x price]
+        self._exposure: dict[str, dict[int, list[int]]] = {}
+        # (account, market) -> resting reduce-only order hashes, oldest first
+        self._reduce_only: dict[tuple[str, int], list[bytes]] = {}
+        self._pending: dict[str, dict[bytes, int]] = {}  # trader -> {trigger order: market}
+        self._init_sweeps()
+        self._dispatch = self._make_dispatch()
+
+    def _make_dispatch(self) -> dict:
+        return {
+            PlaceOrder: self._place, CancelOrder: self._cancel, CancelAll: self._cancel_all,
+            Deposit: self._deposit, Withdraw: self._withdraw, SetStake: self._set_stake,
+            UpdateIndex: self._update_index, Tick: self._tick,
+        }
+
+    # ------------------------------------------------------------------ apply
+
+    def apply(self, cmd: object) -> list:
+        """Apply one command at its `ts_ms`; return the events it caused, in order.
+
+        A command older than the engine's clock runs at the clock (time never
+        goes backwards). Raises InvalidCommand for an object that is not a command."""
+        handler = self._dispatch.get(type(cmd))
+        if handler is None:
+            raise InvalidCommand(f"not an engine command: {type(cmd).__name__}")
+        ts = cmd.ts_ms  # type: ignore[attr-defined]
+        if ts < self._clock:
+            ts = self._clock
+        else:
+            self._clock = ts
+        out: list = []
+        if ts >= self._next_due:
+            self._advance(ts, out)
+        handler(cmd, ts, out)
+        return out
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # ------------------------------------------------------------------ orders
+
+    def _reject(self, out: list, ts: int, order_hash: bytes, trader: str,
+                code: RejectCode, message: str) -> None:
+        self._seq += 1
+        out.append(OrderRejected(self._seq, ts, order_hash, trader, int(code), message))
+
+    def fee_rates(self, account: str, market: int) -> tuple[int, int]:
+        """(maker, taker) fee rates (WAD fractions) of `account` in `market` at its stake."""
+        key = (account, market)
+        rates = self._rates.get(key)
+        if rates is None:
+            spec = self.specs[market]
+            acct = self.ledger.accounts.get(account)
+            stake = acct.stake if acct is not None else 0
+            rates = (fees.fee_rate(spec.maker_fee_rate, stake),
+                     fees.fee_rate(spec.taker_fee_rate, stake))
+            self._rates[key] = rates
+        return rates
+
+    def _place(self, cmd: PlaceOrder, ts: int, out: list) -> None:
+        order = cmd.order
+        h = cmd.order_hash
+        spec = self.specs.get(order.market)
+        bad = check_shape(order, spec, ts)
+        if bad is not None:
+            return self._reject(out, ts, h, order.trader, bad[0], bad[1])
+        if h in self.orders:
+            return self._reject(out, ts, h, order.trader, RejectCode.DUPLICATE_ORDER,
+                                f"order_hash: 0x{h.hex()} was already accepted")
+        maker_rate, taker_rate = self.fee_rates(order.trader, order.market)
+        if order.trigger_price:
+            return self._place_trigger(cmd, ts, out, taker_rate)
+        book = self.books[order.market]
+        if order.post_only or (order.can_rest and not book.would_cross(order.is_buy,
+                                                                        order.limit_price)):
+            bad = check_fee_cap(order, maker_rate, "maker")
+        else:
+            bad = check_fee_cap(order, taker_rate, "taker")
+        if bad is not None:
+            return self._reject(out, ts, h, order.trader, bad[0], bad[1])
+        bad = self._pre_trade(order, order.size)
+        if bad is not None:
+            return self._reject(out, ts, h, order.trader, bad[0], bad[1])
+        rec = OrderRecord(order, cmd.signature, OPEN, 0, ts)
+        self.orders[h] = rec
+        self._seq += 1
+        rec.seq = self._seq
+        out.append(OrderAccepted(self._seq, ts, h, order.trader, order.market, order.is_buy,
+                                 order.size, order.limit_price, 0, order.flags, False))
+        self._execute(h, rec, self._clamp_reduce_only(order, order.size), ts, out)
+
+    def _clamp_reduce_only(self, order: Order, size: int) -> int:
+        if not order.reduce_only:
+            return size
+        return risk.reduce_only_size(self.ledger, order.trader, order.market, order.is_buy, size)
+
+    def _pre_trade(self, order: Order, size: int) -> tuple[RejectCode, str] | None:
+        """Reduce-only, book (3xxx) and margin (2xxx) checks of an order about to trade."""
+        trader, market, is_buy, limit = order.trader, order.market, order.is_buy, order.limit_price
+        if order.reduce_only:
+            size = self._clamp_reduce_only(order, size)
+            if size == 0:
+                return (RejectCode.REDUCE_ONLY_WOULD_INCREASE,
+                        "flags: reduce-only (1) order on the side that would open or increase "
+                        "the position")
+        book = self.books[market]
+        if order.post_only:
+            if book.would_cross(is_buy, limit):
+                best = book.best_ask() if is_buy else book.best_bid()
+                return (RejectCode.POST_ONLY_WOULD_CROSS,
+                        f"limit_price: {limit} would cross the best {'ask' if is_buy else 'bid'} "
+                        f"{best}; post-only orders must rest")
+        elif order.fok:
+            can = book.fillable(trader, is_buy, limit, size)
+            if can < size:
+                return (RejectCode.FOK_NOT_FILLABLE,
+                        f"size: only {can} of {size} is fillable within limit_price {limit}")
+        elif not order.can_rest and book.fillable(trader, is_buy, limit, 1) == 0:
+            return self._nothing_to_take(book, trader, is_buy, limit)
+        if order.reduce_only:
+            return None  # never increases exposure; the margin check is not needed
+        code = risk.pre_trade_check(self.ledger, trader, market, is_buy, size, limit,
+                                    self._resting_exposure(trader))
+        if code is None:
+            return None
+        if code == RejectCode.NO_MARK_PRICE:
+            return code, f"market: {market} has no mark price yet; wait for the first index"
+        equity = self.ledger.equity(trader)
+        maintenance = self.ledger.maintenance_margin(trader)
+        if equity < maintenance:
+            return (RejectCode.ACCOUNT_IN_LIQUIDATION,
+                    f"size: the account is below maintenance margin (equity {equity} < "
+                    f"{maintenance}); only reduce-only orders are accepted")
+        return (RejectCode(code),
+                f"size: {size} at limit_price {limit} would leave the account below initial "
+                f"margin (equity {equity})")
+
+    def _nothing_to_take(self, book: Book, trader: str, is_buy: bool, limit: int
+                         ) -> tuple[RejectCode, str]:
+        best = book.best_ask() if is_buy else book.best_bid()
+        if best is None:
+            return (RejectCode.NO_LIQUIDITY,
+                    f"market: no {'asks' if is_buy else 'bids'} to take; an IOC/market order "
+                    "needs resting liquidity")
+        if (best <= limit) if is_buy else (best >= limit):
+            return (RejectCode.SELF_TRADE_ONLY,
+                    f"limit_price: the only liquidity within {limit} is the trader's own")
+        return (RejectCode.IOC_NOTHING_FILLED,
+                f"limit_price: {limit} does not reach the best {'ask' if is_buy else 'bid'} {best}")
+
+    def _resting_exposure(self, trader: str) -> list[tuple[int, bool, int, int]]:
+        """The account's resting orders per market and side, as (market, is_buy, total
+        remaining, size-weighted average price rounded against the trader)."""
+        exposure = self._exposure.get(trader)
+        if not exposure:
+            return []
+        out = []
+        for market, (bs, bn, ss, sn) in exposure.items():
+            if bs:
+                out.append((market, True, bs, -(-bn // bs)))
+            if ss:
+                out.append((market, False, ss, sn // ss))
+        return out
+
+    def _expose(self, trader: str, market: int, is_buy: bool, size: int, price: int) -> None:
+        """Add (size > 0) or remove (size < 0) resting exposure, WAD base at WAD price."""
+        by_market = self._exposure.get(trader)
+        if by_market is None:
+            by_market = self._exposure[trader] = {}
+        row = by_market.get(market)
+        if row is None:
+            row = by_market[market] = [0, 0, 0, 0]
+        i = 0 if is_buy else 2
+        row[i] += size
+        row[i + 1] += size * price
+        if not (row[0] or row[2]):
+            del by_market[market]
+            if not by_market:
+                del self._exposure[trader]
+
+    def _execute(self, h: bytes, rec: OrderRecord, size: int, ts: int, out: list) -> int:
+        """Match an accepted order for `size` WAD base, then rest or cancel the rest.
+
+        Returns the size filled."""
+        order = rec.order
+        trader, market, is_buy, limit = order.trader, order.market, order.is_buy, order.limit_price
+        book = self.books[market]
+        matches, stp = book.match(trader, is_buy, limit, size)
+        for resting in stp:
+            self._unrested(resting.order_id, resting.remaining, "self-trade", ts, out)
+        filled = 0
+        if matches:
+            filled = self._settle_matches(market, h, order, matches, ts, out, False)
+            rec.filled += filled
+        left = order.size - rec.filled if order.can_rest else size - filled
+        if order.reduce_only and order.can_rest:
+            left = self._clamp_reduce_only(order, left)
+        if left <= 0:
+            rec.status = FILLED if rec.filled else CANCELLED
+            if not rec.filled:
+                rec.reason = "reduce-only"
+        elif order.can_rest:
+            book.insert(h, trader, is_buy, limit, left)
+            self._expose(trader, market, is_buy, left, limit)
+            if order.expiry:
+                self.expiries.add(h, order.expiry, rec.seq)
+                if self.expiries.next_ms < self._next_due:
+                    self._next_due = self.expiries.next_ms
+            if order.reduce_only:
+                self._reduce_only.setdefault((trader, market), []).append(h)
+        else:
+            rec.status = FILLED if rec.filled else CANCELLED
+            rec.reason = "unfilled"
+            self._seq += 1
+            out.append(OrderCancelled(self._seq, ts, h, trader, market, left, "unfilled"))
+        return filled
+
+    def _settle_matches(self, market: int, taker_hash: bytes, taker_order: Order,
+                        matches: list[Match], ts: int, out: list, liquidation: bool) -> int:
+        """Settle fills of a taker against makers in the ledger; emit TradeExecuted each.
+
+        Fees: each side's stake-tier rate, never above the rate its order signed
+        (max_fee_rate), so the contract's fee check always holds. A liquidation
+        taker pays the liquidation fee (capped at its equity) to insurance instead."""
+        ledger, orders = self.ledger, self.orders
+        taker = taker_order.trader
+        is_buy = taker_order.is_buy
+        taker_rate = min(self.fee_rates(taker, market)[1], taker_order.max_fee_rate)
+        touched = {taker}
+        filled = 0
+        for m in matches:
+            size, price = m.size, m.price
+            maker_hash, maker = m.maker_id, m.maker_trader
+            maker_rec = orders[maker_hash]
+            maker_order = maker_rec.order
+            notional = size * price // WAD
+            rate = min(self.fee_rates(maker, market)[0], maker_order.max_fee_rate)
+            maker_fee = -(-notional * rate // WAD)
+            taker_fee = 0 if liquidation else -(-notional * taker_rate // WAD)
+            if is_buy:
+                ledger.apply_fill(market, taker, maker, size, price, taker_fee, maker_fee,
+                                  buyer_isolated=taker_order.isolated,
+                                  seller_isolated=maker_order.isolated)
+            else:
+                ledger.apply_fill(market, maker, taker, size, price, maker_fee, taker_fee,
+                                  buyer_isolated=maker_order.isolated,
+                                  seller_isolated=taker_order.isolated)
+            if liquidation:
+                taker_fee = self._charge_liquidation_fee(taker, market, size, price)
+            maker_rec.filled += size
+            self._expose(maker, market, not is_buy, -size, price)
+            if m.maker_remaining == 0:
+                maker_rec.status = FILLED
+                if maker_order.expiry:
+                    self.expiries.discard(maker_hash)
+            filled += size
+            touched.add(maker)
+            self._seq += 1
+            ev = TradeExecuted(self._seq, ts, market, maker, taker, maker_hash, taker_hash,
+                               is_buy, size, price, maker_fee, taker_fee, liquidation)
+            out.append(ev)
+            self._record_fill(maker, ev)
+            self._record_fill(taker, ev)
+        for account in sorted(touched):
+            if (account, market) in self._reduce_only:
+                self._shrink_reduce_only(account, market, ts, out)
+        return filled
+
+    def _record_fill(self, account: str, ev: TradeExecuted) -> None:
+        history = self.fills.get(account)
+        if history is None:
+            history = self.fills[account] = deque(maxlen=FILL_HISTORY)
+        history.append(ev)
+
+    def _charge_liquidation_fee(self, account: str, market: int, size: int, price: int) -> int:
+        from engine.core import liquidation
+
+        ledger = self.ledger
+        fee = liquidation.liquidation_fee(ledger, market, size, price, ledger.equity(account))
+        if fee:
+            ledger.accounts[account].cash -= fee
+            ledger.dirty.add(account)
+            ledger.insurance += fee
+        return fee
+
+    def _unrested(self, h: bytes, remaining: int, reason: str, ts: int, out: list) -> None:
+        """Book-keeping for an order the book already removed (STP, cancel, expiry)."""
+        rec = self.orders[h]
+        order = rec.order
+        rec.status = CANCELLED
+        rec.reason = reason
+        self._expose(order.trader, order.market, order.is_buy, -remaining, order.limit_price)
+        if order.expiry:
+            self.expiries.discard(h)
+        self._seq += 1
+        out.append(OrderCancelled(self._seq, ts, h, order.trader, order.market, remaining, reason))
+
+    def _shrink_reduce_only(self, account: str, market: int, ts: int, out: list) -> None:
+        """Resting reduce-only orders of the account may total at most |position| on the
+        closing side: the oldest keep their size, the newest shrink or go."""
+        key = (account, market)
+        hashes = self._reduce_only[key]
+        book = self.books[market]
+        pos = self.ledger.position(account, market)
+        size = pos.size if pos is not None else 0
+        allowed = abs(size)
+        keep = []
+        for h in hashes:
+            resting = book.get(h)
+            if resting is None:
+                continue
+            rem = resting.remaining
+            if size == 0 or resting.is_buy == (size > 0) or allowed == 0:
+                book.cancel(h)
+                self._unrested(h, rem, "reduce-only", ts, out)
+                continue
+            if rem > allowed:
+                book.reduce(h, allowed)
+                self._expose(account, market, resting.is_buy, allowed - rem, resting.price)
+                self._seq += 1
+                out.append(OrderReduced(self._seq, ts, h, account, market, allowed))
+                rem = allowed
+            allowed -= rem
+            keep.append(h)
+        if keep:
+            self._reduce_only[key] = keep
+        else:
+            del self._reduce_only[key]
+
+    # ----------------------------------------------------------------- cancels
+
+    def _cancel(self, cmd: CancelOrder, ts: int, out: list) -> None:
+        h = cmd.order_hash
+        rec = self.orders.get(h)
+        if rec is None or rec.status not in (OPEN, PENDING):
+            self._seq += 1
+            out.append(CancelRejected(self._seq, ts, cmd.account, h, int(RejectCode.UNKNOWN_ORDER),
+                                      f"order_hash: 0x{h.hex()} is not an open or pending order"))
+            return
+        if rec.order.trader != cmd.account:
+            self._seq += 1
+            out.append(CancelRejected(self._seq, ts, cmd.account, h,
+                                      int(RejectCode.NOT_ORDER_OWNER),
+                                      f"account: order 0x{h.hex()} belongs to another account"))
+            return
+        self._cancel_one(h, rec, "user", ts, out)
+
+    def _cancel_one(self, h: bytes, rec: OrderRecord, reason: str, ts: int, out: list) -> None:
+        order = rec.order
+        if rec.status == PENDING:
+            self.triggers[order.market].remove(h)
+            del self._pending[order.trader][h]
+            if not self._pending[order.trader]:
+                del self._pending[order.trader]
+            rec.status = CANCELLED
+            rec.reason = reason
+            if order.expiry:
+                self.expiries.discard(h)
+            self._seq += 1
+            out.append(OrderCancelled(self._seq, ts, h, order.trader, order.market,
+                                      order.size, reason))
+            return
+        resting = self.books[order.market].cancel(h)
+        if resting is None:
+            raise InvariantViolation(f"order 0x{h.hex()} is open but not in the book")
+        self._unrested(h, resting.remaining, reason, ts, out)
+
+    def _cancel_all(self, cmd: CancelAll, ts: int, out: list) -> None:
+        if cmd.market is not None and cmd.market not in self.specs:
+            self._seq += 1
+            out.append(CommandRejected(self._seq, ts, "CancelAll", int(RejectCode.UNKNOWN_MARKET),
+                                       f"market: {cmd.market} is not listed"))
+            return
+        self.cancel_orders_of(cmd.account, cmd.market, "user", ts, out)
+
+    def cancel_orders_of(self, account: str, market: int | None, reason: str, ts: int,
+                         out: list) -> None:
+        """Cancel every open and pending order of `account` (in `market`, or all), oldest first."""
+        hashes = []
+        for m, book in self.books.items():
+            if market is None or m == market:
+                hashes.extend(r.order_id for r in book.orders_of(account))
+        for h, m in self._pending.get(account, {}).items():
+            if market is None or m == market:
+                hashes.append(h)
+        orders = self.orders
+        for h in sorted(hashes, key=lambda x: orders[x].seq):
+            self._cancel_one(h, orders[h], reason, ts, out)
+
+    # ---------------------------------------------------------------- accounts
+
+    def _deposit(self, cmd: Deposit, ts: int, out: list) -> None:
+        if cmd.amount <= 0:
+            self._seq += 1
+            out.append(CommandRejected(self._seq, ts, "Deposit",
+                                       int(RejectCode.AMOUNT_NOT_POSITIVE),
+                                       f"amount: must be > 0 (WAD quote), got {cmd.amount}"))
+            return
+        self.ledger.deposit(cmd.account, cmd.amount)
+        self._seq += 1
+        out.append(Deposited(self._seq, ts, cmd.account, cmd.amount,
+                             self.ledger.accounts[cmd.account].cash))
+
+    def _withdraw(self, cmd: Withdraw, ts: int, out: list) -> None:
+        code = self.ledger.withdraw(cmd.account, cmd.amount)
+        self._seq += 1
+        if code is not None:
+            code = RejectCode(code)
+            if code == RejectCode.AMOUNT_NOT_POSITIVE:
+                message = f"amount: must be > 0 (WAD quote), got {cmd.amount}"
+            else:
+                free = self.ledger.free_collateral(cmd.account)
+                message = f"amount: {cmd.amount} exceeds free collateral {free}"
+            out.append(WithdrawalRejected(self._seq, ts, cmd.account, cmd.amount, int(code),
+                                          message))
+            return
+        out.append(Withdrawn(self._seq, ts, cmd.account, cmd.amount,
+                             self.ledger.accounts[cmd.account].cash))
+
+    def _set_stake(self, cmd: SetStake, ts: int, out: list) -> None:
+        if cmd.stake < 0:
+            self._seq += 1
+            out.append(CommandRejected(self._seq, ts, "SetStake", int(RejectCode.STAKE_NEGATIVE),
+                                       f"stake: must be >= 0 (WAD JEX), got {cmd.stake}"))
+            return
+        self.ledger.set_stake(cmd.account, cmd.stake)
+        for market in self.specs:
+            self._rates.pop((cmd.account, market), None)
+        self._seq += 1
+        out.append(StakeUpdated(self._seq, ts, cmd.account, cmd.stake,
+                                fees.stake_discount(cmd.stake)))
+
+    # ------------------------------------------------------------- state hash
+
+    def state_hash(self) -> str:
+        """Hex blake2b-256 over every book, the ledger, the order registry, pending
+        triggers, expiries, price and funding trackers, and the counters."""
+        h = hashlib.blake2b(digest_size=32, person=b"perpx-engine")
+        h.update(f"{self._seq}|{self._clock}|{self._liq_nonce}\n".encode())
+        for market in sorted(self.specs):
+            h.update(self.books[market].state_digest())
+            self.triggers[market].update_digest(h)
+        h.update(self.ledger.state_digest())
+        for order_hash, rec in self.orders.items():
+            h.update(order_hash + f"|{rec.status}|{rec.filled}|{rec.seq}|{rec.reason}\n".encode())
+        self.expiries.update_digest(h)
+        self._sweeps_digest(h)
+        return h.hexdigest()
+
+    # --------------------------------------------------------------- snapshot
+
+    def __getstate__(self) -> dict:
+        state = {name: getattr(self, name) for name in self.__slots__ if name != "_dispatch"}
+        # Books are linked lists; pickling them directly would recurse once per order.
+        state["books"] = {m: _book_rows(b) for m, b in self.books.items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        rows = state.pop("books")
+        for name, value in state.items():
+            setattr(self, name, value)
+        self.books = {m: _book_from_rows(m, r) for m, r in rows.items()}
+        self._dispatch = self._make_dispatch()
+
+    def snapshot(self) -> bytes:
+        """The whole state as bytes; `Engine.from_snapshot` restores the same state hash."""
+        return SNAPSHOT_MAGIC + pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def from_snapshot(cls, data: bytes) -> Engine:
+        """Rebuild an engine from `snapshot()` bytes; raises SnapshotError on anything else."""
+        if not data.startswith(SNAPSHOT_MAGIC):
+            raise SnapshotError("snapshot: not a perpx engine snapshot (bad magic or version)")
+        try:
+            engine = pickle.loads(data[len(SNAPSHOT_MAGIC):])  # noqa: S301 - our own snapshot
+        except Exception as exc:
+            raise SnapshotError(f"snapshot: corrupt data ({exc})") from exc
+        if not isinstance(engine, cls):
+            raise SnapshotError("snapshot: does not hold an Engine")
+        return engine
+
+
+def _book_rows(book: Book) -> tuple[int, list[tuple]]:
+    """(next seq, resting orders as plain tuples in arrival order)."""
+    rows = sorted((r.seq, r.order_id, r.trader, r.is_buy, r.price, r.remaining)
+                  for r in book.orders())
+    return book.next_seq, rows
+
+
+def _book_from_rows(market: int, data: tuple[int, list[tuple]]) -> Book:
+    """Rebuild a book with the same orders, priorities and seq numbers as `_book_rows` saw."""
+    next_seq, rows = data
+    book = Book(market)
+    for seq, order_id, trader, is_buy, price, remaining in rows:
+        book._next_seq = seq  # noqa: SLF001 - restore the original seq of each order
+        book.insert(order_id, trader, is_buy, price, remaining)
+    book._next_seq = next_seq  # noqa: SLF001
+    return book

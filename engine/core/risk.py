@@ -1,0 +1,187 @@
+"""Pre-trade risk and the funding-risk monitor (DESIGN section 8).
+
+Pure functions over a `Ledger`; all amounts WAD (sizes in base, prices in
+quote per base, margins in quote), times in integer milliseconds passed in.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.core import rules
+from engine.core.accounts import INSURANCE, Ledger
+from engine.core.codes import RejectCode
+from engine.core.wad import WAD, Rounding, mul_div
+
+DAY_MS = 86_400_000
+
+
+def _adverse_loss(is_buy: bool, size: int, price: int, mark: int) -> int:
+    """Equity lost at mark by filling at a price worse than mark, WAD quote (>= 0)."""
+    diff = price - mark if is_buy else mark - price
+    return mul_div(size, diff, WAD, Rounding.UP) if diff > 0 else 0
+
+
+def pre_trade_check(
+    ledger: Ledger,
+    account: str,
+    market: int,
+    is_buy: bool,
+    size: int,
+    price: int,
+    resting: Iterable[tuple[int, bool, int, int]],
+    fee: int = 0,
+) -> int | None:
+    """Initial-margin check of a new order (size WAD base, limit price WAD), counting
+    the account's resting orders `(market, is_buy, remaining, price)`.
+
+    Per market the worst-case position is max(|pos + buys|, |pos - sells|) with
+    the new order included; the requirement is its initial margin at mark
+    (for an isolated position only the growth beyond the position, whose own
+    margin covers itself). Cross equity, less the loss of filling every order
+    at a price worse than mark and less `fee` (WAD quote), must cover the sum.
+    An order that does not grow the worst case of its market is accepted as
+    long as its price loss and fee do not push the account below maintenance,
+    so a trader under initial margin can still reduce. Returns None if
+    accepted, else RejectCode.NO_MARK_PRICE or RejectCode.INSUFFICIENT_MARGIN."""
+    marks = ledger.marks
+    if market not in marks:
+        return RejectCode.NO_MARK_PRICE
+    buys: dict[int, int] = {market: size if is_buy else 0}
+    sells: dict[int, int] = {market: 0 if is_buy else size}
+    loss = _adverse_loss(is_buy, size, price, marks[market])
+    for r_market, r_buy, r_size, r_price in resting:
+        side = buys if r_buy else sells
+        side[r_market] = side.get(r_market, 0) + r_size
+        buys.setdefault(r_market, 0)
+        sells.setdefault(r_market, 0)
+        loss += _adverse_loss(r_buy, r_size, r_price, marks.get(r_market, r_price))
+    acct = ledger.accounts.get(account)
+    positions = acct.positions if acct is not None else {}
+    pos = positions.get(market)
+    held = pos.size if pos is not None else 0
+    own_buys = buys[market] - (size if is_buy else 0)
+    own_sells = sells[market] - (0 if is_buy else size)
+    worst_before = max(abs(held + own_buys), abs(held - own_sells))
+    worst_after = max(abs(held + buys[market]), abs(held - sells[market]))
+    if worst_after <= worst_before:
+        if loss == 0 and fee == 0:
+            return None
+        if ledger.cross_equity(account) - loss - fee >= ledger.cross_maintenance_margin(account):
+            return None
+        return RejectCode.INSUFFICIENT_MARGIN
+    required = 0
+    for m in sorted(set(buys) | {m for m, p in positions.items() if p.size}):
+        p = positions.get(m)
+        size_m = p.size if p is not None else 0
+        worst = max(abs(size_m + buys.get(m, 0)), abs(size_m - sells.get(m, 0)))
+        if p is not None and p.size and p.isolated:
+            worst = max(0, worst - abs(size_m))
+        required += rules.margin_requirement(worst, marks.get(m, 0), ledger.markets[m].imf)
+    if ledger.cross_equity(account) - loss - fee < required:
+        return RejectCode.INSUFFICIENT_MARGIN
+    return None
+
+
+def reduce_only_size(ledger: Ledger, account: str, market: int, is_buy: bool, size: int) -> int:
+    """How much (WAD base) of a reduce-only order may still fill: min(size, |position|)
+    if the order is on the closing side of the position, else 0."""
+    pos = ledger.position(account, market)
+    if pos is None or (pos.size > 0) == is_buy:
+        return 0
+    return min(size, abs(pos.size))
+
+
+@dataclass(frozen=True, slots=True)
+class StepReduction:
+    """A proposed reduce-only order: `size` WAD base on side `is_buy`."""
+
+    account: str
+    market: int
+    is_buy: bool
+    size: int
+
+
+class FundingRiskMonitor:
+    """Tracks each account's funding outflow (payments > 0, WAD quote) over a rolling
+    window (24 h by default, times in ms) and flags accounts whose outflow
+    exceeds `outflow_fraction` (3%) of their initial margin. A flagged account
+    whose equity is below `near_maintenance` (1.25) x maintenance margin, but
+    not yet below maintenance, gets a step reduction: `step_fraction` (25%) of
+    its largest position by notional at mark, rounded down to the step size."""
+
+    def __init__(
+        self,
+        window_ms: int = DAY_MS,
+        outflow_fraction: int = 3 * WAD // 100,
+        near_maintenance: int = 125 * WAD // 100,
+        step_fraction: int = 25 * WAD // 100,
+    ) -> None:
+        self.window_ms = window_ms
+        self.outflow_fraction = outflow_fraction
+        self.near_maintenance = near_maintenance
+        self.step_fraction = step_fraction
+        self._events: dict[str, deque[tuple[int, int]]] = {}
+        self._outflow: dict[str, int] = {}
+        self.flagged: set[str] = set()
+
+    def outflow(self, account: str) -> int:
+        """Funding paid by the account within the window, WAD quote."""
+        return self._outflow.get(account, 0)
+
+    def is_flagged(self, account: str) -> bool:
+        return account in self.flagged
+
+    def record(self, ledger: Ledger, payments: Iterable[tuple[str, int]], ts_ms: int
+               ) -> tuple[list[str], list[str]]:
+        """Add funding payments `(account, amount)` made at `ts_ms`, drop those older
+        than the window, re-evaluate every tracked account; returns (newly flagged,
+        newly unflagged), each sorted by address."""
+        for account, amount in payments:
+            if amount > 0 and account != INSURANCE:
+                self._events.setdefault(account, deque()).append((ts_ms, amount))
+                self._outflow[account] = self._outflow.get(account, 0) + amount
+        horizon = ts_ms - self.window_ms
+        flagged, unflagged = [], []
+        for account in sorted(self._events):
+            events = self._events[account]
+            while events and events[0][0] <= horizon:
+                self._outflow[account] -= events.popleft()[1]
+            im = ledger.initial_margin(account)
+            over = im > 0 and self._outflow[account] * WAD > self.outflow_fraction * im
+            if over and account not in self.flagged:
+                self.flagged.add(account)
+                flagged.append(account)
+            elif not over and account in self.flagged:
+                self.flagged.discard(account)
+                unflagged.append(account)
+            if not events:
+                del self._events[account]
+                del self._outflow[account]
+        return flagged, unflagged
+
+    def step_reductions(self, ledger: Ledger) -> list[StepReduction]:
+        """Step reductions for flagged accounts near (but not below) maintenance, sorted by account."""
+        out = []
+        for account in sorted(self.flagged):
+            mm = ledger.maintenance_margin(account)
+            equity = ledger.equity(account)
+            if mm == 0 or equity < mm or equity * WAD >= self.near_maintenance * mm:
+                continue
+            acct = ledger.accounts[account]
+            best = max(
+                ((rules.notional(p.size, ledger.marks.get(m, 0)), -m, m) for m, p in
+                 acct.positions.items() if p.size),
+                default=None,
+            )
+            if best is None:
+                continue
+            market = best[2]
+            pos = acct.positions[market]
+            step = ledger.markets[market].step_size
+            size = mul_div(abs(pos.size), self.step_fraction, WAD, Rounding.DOWN) // step * step
+            size = min(abs(pos.size), max(size, step))
+            out.append(StepReduction(account, market, pos.size < 0, size))
+        return out

@@ -1,0 +1,298 @@
+"""The sequencer: the only way commands reach the core.
+
+Each command gets the next sequence number, is journaled durably, and only
+then applied to the engine; its caller is answered (acknowledged) only after
+the transaction holding it has committed. Journal order, apply order and
+sequence order are the same.
+
+Group commit with a pipeline. Callers encode their commands and queue them as
+groups (at most `max_batch` commands each). One writer thread takes every
+group that arrived while its previous commit was in flight, up to `max_batch`
+rows, and commits them in one transaction (one fsync). Committed groups are
+applied to the engine, in sequence order, by whichever waiting caller gets
+there first (one at a time), while the writer is already committing the next
+transaction: SQLite releases the GIL while it writes and fsyncs, so the
+journal costs little more than encoding.
+
+Crash-only: if a commit or an apply fails, the sequencer halts
+(`SequencerHalted` for every later call), because the engine may no longer be
+a projection of the journal. The process restarts and recovers from the
+journal. Commands already committed before the failure are still applied
+and answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from engine.journal.codec import Codec, default_codec
+from engine.journal.errors import SequencerHalted
+from engine.journal.journal import Journal, record_crc
+from engine.journal.replay import EngineFactory, Replayable, recover
+from engine.journal.snapshots import Snapshot, SnapshotStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class _Group:
+    """Consecutive commands of one caller: queued, committed together, applied in order."""
+
+    __slots__ = ("first_seq", "cmds", "ts", "payloads", "events", "error", "done")
+
+    def __init__(self, cmds: tuple[Any, ...], ts: list[int], payloads: list[bytes]) -> None:
+        self.first_seq = 0
+        self.cmds = cmds
+        self.ts = ts
+        self.payloads = payloads
+        self.events: list[list[Any]] = []
+        self.error: BaseException | None = None
+        self.done = False
+
+    def rows(self) -> list[tuple[int, int, bytes]]:
+        seqs = range(self.first_seq, self.first_seq + len(self.cmds))
+        return list(zip(seqs, self.ts, self.payloads))
+
+
+class Sequencer:
+    """Journal-then-apply front of an engine. Thread-safe; `close()` when done.
+
+    `engine` must already reflect every command in `journal` (a fresh engine on an
+    empty journal, or the result of `recover`); `Sequencer.open` gives both.
+    With a `snapshots` store, a snapshot is written after every command whose
+    seq is a multiple of `snapshot_every`.
+    """
+
+    def __init__(
+        self,
+        engine: Replayable,
+        journal: Journal,
+        *,
+        codec: Codec | None = None,
+        snapshots: SnapshotStore | None = None,
+        snapshot_every: int = 10_000,
+        max_batch: int = 8192,
+    ) -> None:
+        if snapshot_every < 1 or max_batch < 1:
+            raise ValueError("snapshot_every and max_batch must be positive")
+        self.engine = engine
+        self.journal = journal
+        self.codec = codec or default_codec()
+        self.snapshots = snapshots
+        self.snapshot_every = snapshot_every
+        self.max_batch = max_batch
+        self._cond = threading.Condition()
+        self._pending: deque[_Group] = deque()  # queued, not yet taken by the writer
+        self._committed: deque[_Group] = deque()  # durable, not yet applied
+        self._applying = False
+        self._closed = False
+        self._next_seq = journal.last_seq() + 1
+        self._applied_seq = journal.last_seq()
+        self._halted: BaseException | None = None
+        self._listeners: list[Callable[[int, Any, list[Any]], None]] = []
+        self._writer = threading.Thread(target=self._write_loop, name="journal-writer", daemon=True)
+        self._writer.start()
+
+    @classmethod
+    def open(
+        cls,
+        journal: Journal,
+        snapshots: SnapshotStore | None,
+        engine_factory: EngineFactory | None = None,
+        **kwargs: Any,
+    ) -> Sequencer:
+        """Recover the engine (newest valid snapshot + journal) and sequence after it."""
+        codec = kwargs.pop("codec", None) or default_codec()
+        engine, _ = recover(journal, snapshots, engine_factory, codec=codec)
+        return cls(engine, journal, codec=codec, snapshots=snapshots, **kwargs)
+
+    @property
+    def last_seq(self) -> int:
+        """Seq of the last command committed and applied."""
+        return self._applied_seq
+
+    @property
+    def halted(self) -> BaseException | None:
+        """The failure that halted the sequencer, or None while it runs."""
+        return self._halted
+
+    def subscribe(self, listener: Callable[[int, Any, list[Any]], None]) -> None:
+        """Call `listener(seq, cmd, events)` after each command is applied, in seq order,
+        on the applying thread (the batcher and the API feed use this). A listener that
+        raises halts the sequencer like a failed apply: keep listeners small."""
+        self._listeners.append(listener)
+
+    def query(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(engine)` while no command is being applied: a consistent read of the
+        engine's state as of `last_seq` (the API's queries go through here)."""
+        with self._cond:
+            while self._applying:
+                self._cond.wait()
+            self._applying = True
+        try:
+            return fn(self.engine)
+        finally:
+            with self._cond:
+                self._applying = False
+                self._cond.notify_all()
+
+    # -- submitting -------------------------------------------------------------
+
+    def submit(self, cmd: Any) -> tuple[int, list[Any]]:
+        """Journal `cmd` durably, apply it, return (seq, events). Blocks until committed."""
+        return self.submit_many((cmd,))[0]
+
+    def submit_many(self, cmds: Iterable[Any]) -> list[tuple[int, list[Any]]]:
+        """Journal and apply `cmds` under consecutive seqs, in transactions of at most
+        `max_batch` commands; return (seq, events) per command once all are committed
+        and applied. Encoding of a chunk overlaps the commit of the previous one."""
+        cmds = tuple(cmds)
+        groups = []
+        for start in range(0, len(cmds), self.max_batch):
+            groups.append(self._enqueue(cmds[start : start + self.max_batch]))
+            self._apply_committed(wait_for=None)
+        if groups:
+            self._apply_committed(wait_for=groups[-1])
+        results: list[tuple[int, list[Any]]] = []
+        for group in groups:
+            if group.error is not None:
+                raise SequencerHalted(
+                    f"seqs {group.first_seq}.. were not applied: {group.error!r}"
+                ) from group.error
+            results.extend(zip(range(group.first_seq, group.first_seq + len(group.cmds)), group.events))
+        return results
+
+    def _enqueue(self, cmds: tuple[Any, ...]) -> _Group:
+        encode = self.codec.encode  # outside the lock: an encoding error rejects only this call
+        group = _Group(cmds, [cmd.ts_ms for cmd in cmds], [encode(cmd) for cmd in cmds])
+        with self._cond:
+            self._raise_if_stopped()
+            group.first_seq = self._next_seq
+            self._next_seq += len(cmds)
+            self._pending.append(group)
+            self._cond.notify_all()
+        return group
+
+    # -- the writer thread ---------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed and self._halted is None:
+                    self._cond.wait()
+                if self._halted is not None or not self._pending:
+                    return  # halted, or closed with nothing left to write
+                batch = [self._pending.popleft()]
+                rows = len(batch[0].cmds)
+                while self._pending and rows + len(self._pending[0].cmds) <= self.max_batch:
+                    rows += len(self._pending[0].cmds)
+                    batch.append(self._pending.popleft())
+            try:
+                self.journal.append_batch([row for group in batch for row in group.rows()])
+            except BaseException as exc:
+                self._halt(exc, batch)
+                return
+            with self._cond:
+                self._committed.extend(batch)
+                self._cond.notify_all()
+
+    # -- applying ---------------------------------------------------------------
+
+    def _apply_committed(self, wait_for: _Group | None) -> None:
+        """Apply committed groups in order (one applier at a time); with `wait_for`,
+        keep at it until that group is done."""
+        while True:
+            with self._cond:
+                while True:
+                    if wait_for is not None and wait_for.done:
+                        return
+                    if self._committed and not self._applying:
+                        groups = list(self._committed)
+                        self._committed.clear()
+                        self._applying = True
+                        break
+                    if wait_for is None:
+                        return
+                    self._cond.wait()
+            try:
+                for group in groups:
+                    self._apply_group(group)
+            except BaseException as exc:
+                self._halt(exc, groups)
+                raise SequencerHalted(f"apply failed, the sequencer halted: {exc!r}") from exc
+            finally:
+                with self._cond:
+                    self._applying = False
+                    self._cond.notify_all()
+
+    def _apply_group(self, group: _Group) -> None:
+        apply = self.engine.apply
+        events = group.events
+        every = self.snapshot_every if self.snapshots is not None else 0
+        seq = group.first_seq
+        listeners = self._listeners
+        for i, cmd in enumerate(group.cmds):
+            out = apply(cmd)
+            events.append(out)
+            for listener in listeners:
+                listener(seq, cmd, out)
+            if every and seq % every == 0:
+                self._snapshot(seq, group.ts[i], group.payloads[i])
+            seq += 1
+        self._applied_seq = seq - 1
+        group.done = True
+
+    def _snapshot(self, seq: int, ts_ms: int, payload: bytes) -> None:
+        """Snapshot the engine as of `seq`; a failure is logged, not fatal (the journal
+        alone can rebuild the state)."""
+        assert self.snapshots is not None
+        try:
+            anchor = record_crc(seq, ts_ms, payload)
+            self.snapshots.save(Snapshot(seq, self.engine.state_hash(), anchor, self.engine.snapshot()))
+        except OSError as exc:
+            log.error("snapshot at seq %d failed, continuing on the journal: %s", seq, exc)
+
+    # -- stopping -------------------------------------------------------------------
+
+    def _halt(self, exc: BaseException, groups: list[_Group]) -> None:
+        with self._cond:
+            if self._halted is None:
+                self._halted = exc
+                log.critical("sequencer halted: %r", exc)
+            for group in (*groups, *self._pending):
+                if not group.done:
+                    group.error = exc
+                    group.done = True
+            self._pending.clear()
+            self._cond.notify_all()
+
+    def _raise_if_stopped(self) -> None:
+        if self._halted is not None:
+            raise SequencerHalted(
+                f"the sequencer halted on {self._halted!r}; restart the process to recover "
+                "from the journal"
+            ) from self._halted
+        if self._closed:
+            raise SequencerHalted("the sequencer is closed")
+
+    def close(self) -> None:
+        """Commit and apply what is queued, then stop the writer thread (idempotent)."""
+        with self._cond:
+            queued = self._pending or self._committed
+            last = queued[-1] if queued else None
+        if last is not None and self._halted is None:
+            self._apply_committed(wait_for=last)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._writer.join()
+
+    def __enter__(self) -> Sequencer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,458 @@
+"""The journal, snapshots, recovery and the sequencer, on a small deterministic ledger.
+
+`LedgerEngine` (test-only) applies the real `Deposit`/`Withdraw`/`Tick` commands to
+balances and hashes them, so these tests exercise the journal machinery alone;
+tests/engine/test_crash_recovery.py and the last tests here run the real core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from engine.core.commands import Deposit, Tick, Withdraw
+from engine.journal.codec import default_codec
+from engine.journal.errors import (
+    JournalClosed,
+    JournalCorrupt,
+    JournalLocked,
+    SequencerHalted,
+    UnencodableValue,
+)
+from engine.journal.journal import Journal, record_crc
+from engine.journal.replay import recover, replay
+from engine.journal.snapshots import Snapshot, SnapshotStore
+from engine.sequencer import Sequencer
+
+WAD = 10**18
+TRADER = "0x" + "11" * 20
+MAKER = "0x" + "22" * 20
+
+
+class LedgerEngine:
+    """Balances per account; every command also folds into a running digest, so the
+    state hash depends on the order of commands, not only on their sum."""
+
+    def __init__(self, balances: dict[str, int] | None = None, digest: str = "") -> None:
+        self.balances = dict(balances or {})
+        self.digest = digest
+        self.applied: list[object] = []
+
+    def apply(self, cmd: object) -> list[tuple[str, int]]:
+        self.applied.append(cmd)
+        self.digest = hashlib.sha256((self.digest + repr(cmd)).encode()).hexdigest()
+        if isinstance(cmd, Deposit):
+            self.balances[cmd.account] = self.balances.get(cmd.account, 0) + cmd.amount
+            return [("deposited", cmd.amount)]
+        if isinstance(cmd, Withdraw):
+            self.balances[cmd.account] = self.balances.get(cmd.account, 0) - cmd.amount
+            return [("withdrawn", cmd.amount)]
+        return []
+
+    def state_hash(self) -> str:
+        return hashlib.sha256(json.dumps([sorted(self.balances.items()), self.digest]).encode()).hexdigest()
+
+    def snapshot(self) -> bytes:
+        return json.dumps({"balances": self.balances, "digest": self.digest}).encode()
+
+
+def ledger_factory(body: bytes | None) -> LedgerEngine:
+    if body is None:
+        return LedgerEngine()
+    data = json.loads(body)
+    return LedgerEngine(data["balances"], data["digest"])
+
+
+def commands(n: int, start: int = 1) -> list[object]:
+    """A fixed stream: deposits and withdrawals of two accounts, a tick every 7th."""
+    out: list[object] = []
+    for i in range(start, start + n):
+        if i % 7 == 0:
+            out.append(Tick(i * 1000))
+        elif i % 3 == 0:
+            out.append(Withdraw(MAKER, i * WAD // 10, i * 1000))
+        else:
+            out.append(Deposit(TRADER if i % 2 else MAKER, i * WAD, i * 1000))
+    return out
+
+
+class CountingJournal(Journal):
+    """A real journal that records each transaction's seqs (and can add fsync latency)."""
+
+    def __init__(self, path: Path, delay_s: float = 0.0) -> None:
+        super().__init__(path)
+        self.transactions: list[list[int]] = []
+        self.delay_s = delay_s
+
+    def append_batch(self, records: Sequence[tuple[int, int, bytes]]) -> int:
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        last = super().append_batch(records)
+        self.transactions.append([r[0] for r in records])
+        return last
+
+
+def run(engine: LedgerEngine, journal: Journal, cmds: list[object], **kwargs: object) -> list:
+    """Submit `cmds` as one submit_many through a fresh sequencer, then close it."""
+    with Sequencer(engine, journal, **kwargs) as sequencer:  # type: ignore[arg-type]
+        return sequencer.submit_many(cmds)
+
+
+def _payloads(journal: Journal) -> list[bytes]:
+    return [r.payload for r in journal.iter_from(1)]
+
+
+# ------------------------------------------------------------------ journal
+
+
+def test_append_batch__then_iter_from__returns_rows_in_order(tmp_path: Path) -> None:
+    codec = default_codec()
+    cmds = commands(10)
+    with Journal(tmp_path / "j.db") as journal:
+        journal.append_batch([(i + 1, c.ts_ms, codec.encode(c)) for i, c in enumerate(cmds)])
+        assert journal.last_seq() == 10
+        assert [codec.decode(r.payload) for r in journal.iter_from(1)] == cmds
+        assert [r.seq for r in journal.iter_from(8)] == [8, 9, 10]
+        assert [r.ts_ms for r in journal.iter_from(4, until=5)] == [4000, 5000]
+        assert list(journal.iter_from(11)) == []
+        assert journal.read(3).payload == codec.encode(cmds[2])
+
+
+def test_open__wal_mode_and_full_sync__are_on(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.db") as journal:
+        assert journal.pragma("journal_mode") == "wal"
+        assert journal.pragma("synchronous") == 2  # FULL
+
+
+def test_append_batch__seq_gap__raises_and_keeps_nothing(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.db") as journal:
+        journal.append(1, 0, b"\x01N")
+        with pytest.raises(JournalCorrupt, match="append of seq 3, expected 2"):
+            journal.append_batch([(3, 0, b"\x01N")])
+        with pytest.raises(JournalCorrupt, match="append of seq 4, expected 3"):
+            journal.append_batch([(2, 0, b"\x01N"), (4, 0, b"\x01N")])
+        assert journal.last_seq() == 1
+        assert [r.seq for r in journal.iter_from(1)] == [1]
+
+
+def test_open__existing_journal__resumes_at_last_seq(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        journal.append_batch([(1, 5, b"\x01T"), (2, 6, b"\x01F")])
+    with Journal(path) as journal:
+        assert journal.last_seq() == 2
+        journal.append(3, 7, b"\x01N")
+        assert [(r.seq, r.ts_ms, r.payload) for r in journal.iter_from(1)] == [
+            (1, 5, b"\x01T"),
+            (2, 6, b"\x01F"),
+            (3, 7, b"\x01N"),
+        ]
+
+
+def _tamper(path: Path, sql: str) -> None:
+    db = sqlite3.connect(path)
+    db.execute(sql)
+    db.commit()
+    db.close()
+
+
+def test_open__payload_flipped_in_tail__refuses_with_seq(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        journal.append_batch([(i, i, b"\x01i\x01" + bytes([i])) for i in range(1, 6)])
+    _tamper(path, "UPDATE journal SET payload = x'01690163' WHERE seq = 4")
+    with pytest.raises(JournalCorrupt, match="record seq 4 fails its CRC"):
+        Journal(path)
+
+
+def test_iter_from__corruption_before_verified_tail__raises_at_that_record(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        journal.append_batch([(i, i, b"\x01i\x01" + bytes([i])) for i in range(1, 11)])
+    _tamper(path, "UPDATE journal SET ts_ms = 99 WHERE seq = 2")
+    with Journal(path, verify_tail=3) as journal:  # opens: only seqs 8..10 are checked
+        seen = []
+        with pytest.raises(JournalCorrupt, match="record seq 2 fails its CRC"):
+            for record in journal.iter_from(1):
+                seen.append(record.seq)
+        assert seen == [1]
+    with pytest.raises(JournalCorrupt, match="record seq 2 fails its CRC"):
+        Journal(path, verify_tail=None)
+
+
+def test_open__missing_row__refuses(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        journal.append_batch([(i, i, b"\x01N") for i in range(1, 6)])
+    _tamper(path, "DELETE FROM journal WHERE seq = 3")
+    with pytest.raises(JournalCorrupt, match="holds 4 rows over seq 1..5"):
+        Journal(path)
+
+
+def test_record_crc__binds_seq_and_ts() -> None:
+    assert record_crc(1, 2, b"x") != record_crc(2, 2, b"x")
+    assert record_crc(1, 2, b"x") != record_crc(1, 3, b"x")
+    assert record_crc(1, 2, b"x") == record_crc(1, 2, b"x")
+
+
+# ---------------------------------------------------------------- sequencer
+
+
+def test_submit__one_command__journals_then_applies(tmp_path: Path) -> None:
+    engine = LedgerEngine()
+    with Journal(tmp_path / "j.db") as journal:
+        [(seq, events)] = run(engine, journal, [Deposit(TRADER, 5 * WAD, 1)])
+        assert (seq, events) == (1, [("deposited", 5 * WAD)])
+        assert default_codec().decode(journal.read(1).payload) == Deposit(TRADER, 5 * WAD, 1)
+        assert engine.balances == {TRADER: 5 * WAD}
+
+
+def test_submit_many__max_batch_three__commits_in_groups_of_three(tmp_path: Path) -> None:
+    engine = LedgerEngine()
+    journal = CountingJournal(tmp_path / "j.db")
+    results = run(engine, journal, commands(10), max_batch=3)
+    assert [seq for seq, _ in results] == list(range(1, 11))
+    assert journal.transactions == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]
+    assert engine.applied == commands(10)
+    journal.close()
+
+
+def test_submit__concurrent_callers__share_commits_and_ack_after_commit(tmp_path: Path) -> None:
+    engine = LedgerEngine()
+    journal = CountingJournal(tmp_path / "j.db", delay_s=0.02)
+    sequencer = Sequencer(engine, journal)
+    acks: dict[int, tuple[int, int]] = {}
+    barrier = threading.Barrier(24)
+
+    def client(i: int) -> None:
+        barrier.wait()
+        seq, _ = sequencer.submit(Deposit(f"0x{i:040x}", (i + 1) * WAD, i))
+        acks[i] = (seq, journal.last_seq())  # the committed watermark when answered
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(seq for seq, _ in acks.values()) == list(range(1, 25))
+    assert all(committed >= seq for seq, committed in acks.values())
+    assert len(journal.transactions) < 24  # fsyncs were shared
+    assert [s for tx in journal.transactions for s in tx] == list(range(1, 25))
+    # apply order == journal order == seq order
+    assert engine.applied == [default_codec().decode(p) for p in _payloads(journal)]
+    sequencer.close()
+    journal.close()
+
+
+class FailingJournal(Journal):
+    def append_batch(self, records: Sequence[tuple[int, int, bytes]]) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+def test_submit__commit_fails__not_applied_and_sequencer_halts(tmp_path: Path) -> None:
+    engine = LedgerEngine()
+    journal = FailingJournal(tmp_path / "j.db")
+    sequencer = Sequencer(engine, journal)
+    with pytest.raises(SequencerHalted, match="disk I/O error"):
+        sequencer.submit(Deposit(TRADER, WAD, 1))
+    assert engine.applied == []
+    with pytest.raises(SequencerHalted, match="restart the process"):
+        sequencer.submit(Deposit(TRADER, WAD, 2))
+    sequencer.close()
+    journal.close()
+
+
+# ------------------------------------------------------ snapshots + recovery
+
+
+def test_recover__snapshots_every_four__equals_live_state(tmp_path: Path) -> None:
+    live = LedgerEngine()
+    journal = Journal(tmp_path / "j.db")
+    store = SnapshotStore(tmp_path / "snaps", keep=2)
+    run(live, journal, commands(18), snapshots=store, snapshot_every=4)
+    assert store.seqs() == [16, 12]
+    engine, last = recover(journal, store, ledger_factory)
+    assert last == 18
+    assert engine.state_hash() == live.state_hash()
+    assert engine.applied == commands(2, start=17)  # only the tail after the snapshot
+    assert replay(journal, ledger_factory).state_hash() == live.state_hash()
+    journal.close()
+
+
+def test_recover__newest_snapshot_corrupt__falls_back_to_older(tmp_path: Path) -> None:
+    live = LedgerEngine()
+    journal = Journal(tmp_path / "j.db")
+    store = SnapshotStore(tmp_path / "snaps")
+    run(live, journal, commands(12), snapshots=store, snapshot_every=5)
+    newest = tmp_path / "snaps" / "snapshot-000000000010.snap"
+    raw = bytearray(newest.read_bytes())
+    raw[-3] ^= 0xFF
+    newest.write_bytes(bytes(raw))
+    engine, last = recover(journal, store, ledger_factory)
+    assert (last, engine.state_hash()) == (12, live.state_hash())
+    assert len(engine.applied) == 7  # replayed 6..12 from the snapshot at 5
+    journal.close()
+
+
+def test_recover__snapshot_from_other_journal__is_skipped(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snaps")
+    with Journal(tmp_path / "a.db") as other:
+        run(LedgerEngine(), other, commands(3), snapshots=store, snapshot_every=3)
+    live = LedgerEngine()
+    with Journal(tmp_path / "b.db") as journal:
+        run(live, journal, commands(4, start=50))
+        engine, last = recover(journal, store, ledger_factory)
+        assert (last, engine.state_hash()) == (4, live.state_hash())
+        assert len(engine.applied) == 4  # full replay, the foreign snapshot was refused
+
+
+def test_recover__snapshot_past_journal_end__raises(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snaps")
+    store.save(Snapshot(9, LedgerEngine().state_hash(), 0, LedgerEngine().snapshot()))
+    with Journal(tmp_path / "j.db") as journal:
+        journal.append(1, 0, default_codec().encode(Tick(0)))
+        with pytest.raises(JournalCorrupt, match="snapshot at seq 9 is past the journal's last seq 1"):
+            recover(journal, store, ledger_factory)
+
+
+def test_snapshot_store__leftover_temp_file__removed_on_open(tmp_path: Path) -> None:
+    snaps = tmp_path / "snaps"
+    snaps.mkdir()
+    (snaps / ".tmp-snapshot-000000000007-123").write_bytes(b"half a snapshot")
+    store = SnapshotStore(snaps)
+    assert os.listdir(snaps) == []
+    assert store.seqs() == []
+
+
+def test_sequencer_open__after_restart__continues_the_sequence(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snaps")
+    live = LedgerEngine()
+    with Journal(tmp_path / "j.db") as journal:
+        run(live, journal, commands(9), snapshots=store, snapshot_every=4)
+    with Journal(tmp_path / "j.db") as journal:
+        sequencer = Sequencer.open(journal, store, ledger_factory, snapshot_every=4)
+        assert sequencer.last_seq == 9
+        assert sequencer.submit(commands(1, start=10)[0])[0] == 10
+        live.apply(commands(1, start=10)[0])
+        assert sequencer.engine.state_hash() == live.state_hash()
+        sequencer.close()
+
+
+# ------------------------------------------------------------ single writer, readers
+
+
+def test_open__second_writer_on_same_file__raises_journal_locked(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.db"):
+        with pytest.raises(JournalLocked, match=f"already open for writing by process {os.getpid()}"):
+            Journal(tmp_path / "j.db")
+    Journal(tmp_path / "j.db").close()  # released on close
+
+
+def test_open__readonly_reader__follows_the_writers_commits(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.db") as writer:
+        writer.append(1, 10, b"\x01T")
+        with Journal(tmp_path / "j.db", readonly=True) as reader:
+            assert reader.last_seq() == 1
+            writer.append_batch([(2, 11, b"\x01F"), (3, 12, b"\x01N")])
+            assert reader.last_seq() == 3
+            assert [r.payload for r in reader.iter_from(2)] == [b"\x01F", b"\x01N"]
+            with pytest.raises(JournalClosed, match="read-only"):
+                reader.append(4, 13, b"\x01N")
+
+
+def test_range_digest__two_records__sha256_of_framed_records(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.db") as journal:
+        journal.append_batch([(1, 1000, b"\x01T"), (2, 1001, b"\x01F"), (3, 1002, b"\x01N")])
+        expected = hashlib.sha256(
+            b"perpx-journal-v1"
+            + (2).to_bytes(8, "little") + (1001).to_bytes(8, "little") + b"\x02\x00\x00\x00\x01F"
+            + (3).to_bytes(8, "little") + (1002).to_bytes(8, "little") + b"\x02\x00\x00\x00\x01N"
+        ).digest()
+        assert journal.range_digest(2, 3) == expected
+        with pytest.raises(ValueError, match="seq range 2..4 is outside 1..3"):
+            journal.range_digest(2, 4)
+
+
+# --------------------------------------------------------- listeners, queries, halts
+
+
+def test_subscribe__listener__sees_every_command_in_seq_order(tmp_path: Path) -> None:
+    seen: list[tuple[int, object, list[object]]] = []
+    with Journal(tmp_path / "j.db") as journal:
+        with Sequencer(LedgerEngine(), journal, max_batch=2) as sequencer:
+            sequencer.subscribe(lambda seq, cmd, events: seen.append((seq, cmd, events)))
+            sequencer.submit_many(commands(5))
+    assert [s for s, _, _ in seen] == [1, 2, 3, 4, 5]
+    assert [c for _, c, _ in seen] == commands(5)
+    assert seen[0][2] == [("deposited", WAD)]
+
+
+def test_query__between_applies__reads_state_at_last_seq(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.db") as journal:
+        with Sequencer(LedgerEngine(), journal) as sequencer:
+            sequencer.submit_many([Deposit(TRADER, 2 * WAD, 1), Deposit(TRADER, 3 * WAD, 2)])
+            assert sequencer.query(lambda engine: engine.balances[TRADER]) == 5 * WAD
+
+
+class ExplodingLedger(LedgerEngine):
+    """Breaks an invariant on a withdrawal above 100 WAD."""
+
+    def apply(self, cmd: object) -> list[tuple[str, int]]:
+        if isinstance(cmd, Withdraw) and cmd.amount > 100 * WAD:
+            raise AssertionError("invariant broken")
+        return super().apply(cmd)
+
+
+def test_submit_many__apply_raises__halts_with_the_command_journaled(tmp_path: Path) -> None:
+    engine = ExplodingLedger()
+    with Journal(tmp_path / "j.db") as journal:
+        sequencer = Sequencer(engine, journal)
+        sequencer.submit(Deposit(TRADER, WAD, 1))
+        with pytest.raises(SequencerHalted, match="invariant broken"):
+            sequencer.submit_many([Deposit(TRADER, WAD, 2), Withdraw(TRADER, 101 * WAD, 3)])
+        assert journal.last_seq() == 3  # journaled before the apply: replay will stop there too
+        assert engine.balances == {TRADER: 2 * WAD}
+        with pytest.raises(SequencerHalted, match="restart the process"):
+            sequencer.submit(Deposit(TRADER, WAD, 4))
+        sequencer.close()
+
+
+def test_submit__unencodable_command__rejected_without_a_seq(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.db") as journal:
+        with Sequencer(LedgerEngine(), journal) as sequencer:
+            with pytest.raises(UnencodableValue, match="cannot encode float"):
+                sequencer.submit(Deposit(TRADER, 0.5, 1))  # type: ignore[arg-type]
+            assert sequencer.submit(Deposit(TRADER, WAD, 2))[0] == 1
+
+
+# ------------------------------------------------------------------ the real core
+
+
+def test_recover__real_engine_workload__snapshot_and_replay_equal_live_hash(tmp_path: Path) -> None:
+    from engine.core.engine import Engine
+    from engine.core.markets import default_markets
+    from engine.journal.replay import core_engine_factory
+    from tests.bench.workload import setup_commands, workload
+
+    cmds = [*setup_commands(accounts=30), *workload(1_500, seed=3, accounts=30)]
+    store = SnapshotStore(tmp_path / "snaps")
+    with Journal(tmp_path / "j.db") as journal:
+        with Sequencer(Engine(default_markets()), journal, snapshots=store,
+                       snapshot_every=500, max_batch=256) as sequencer:
+            for start in range(0, len(cmds), 100):
+                sequencer.submit_many(cmds[start : start + 100])
+            live = sequencer.engine.state_hash()
+        assert store.seqs() == [1500, 1000, 500]
+        engine, last = recover(journal, store, core_engine_factory())
+        assert (last, engine.state_hash()) == (len(cmds), live)
+        assert replay(journal).state_hash() == live
+        half = replay(journal, until=1000)
+        assert half.state_hash() == store.load(1000).state_hash

@@ -1,0 +1,200 @@
+"""engine.core.liquidation: detection, bankruptcy price, fee cap, takeover and ADL."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.core import liquidation as liq
+from engine.core.accounts import INSURANCE, Ledger
+from engine.core.markets import default_markets
+
+W = 10**18
+TRADER = "0x1000000000000000000000000000000000000001"
+MAKER = "0x2000000000000000000000000000000000000002"
+TAKER = "0x3000000000000000000000000000000000000003"
+STRANGER = "0x4000000000000000000000000000000000000004"
+LIQUIDATOR = "0x5000000000000000000000000000000000000005"
+ETH, BTC = 1, 2  # imf 5%, mmf 3%, liquidation fee 0.5%
+LONG_LIQUIDATION_PRICE = 1_855_670_103_092_783_505_155  # ceil(9000 / 4.85), see test_accounts
+
+
+def long_trader(deposit: int = 1_000 * W) -> Ledger:
+    """TRADER long 5 @ 2000 with `deposit`; MAKER short 5 with a large deposit."""
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    ledger.set_mark(ETH, 2000 * W)
+    ledger.deposit(TRADER, deposit)
+    ledger.deposit(MAKER, 100_000 * W)
+    ledger.apply_fill(ETH, TRADER, MAKER, 5 * W, 2000 * W, 0, 0)
+    return ledger
+
+
+def brute_force(ledger: Ledger) -> list[str]:
+    return sorted(a for a in ledger.accounts if a != INSURANCE
+                  and ledger.equity(a) < ledger.maintenance_margin(a))
+
+
+def test_find_liquidatable__mark_moves_past_threshold__account_found():
+    ledger = long_trader()
+    assert liq.find_liquidatable(ledger) == []
+    ledger.set_mark(ETH, 1856 * W)  # equity 280 >= MM 278.4
+    assert liq.find_liquidatable(ledger, [ETH]) == []
+    ledger.set_mark(ETH, 1855 * W)  # equity 275 < MM 278.25
+    assert liq.find_liquidatable(ledger, [ETH]) == [TRADER]
+    assert liq.find_liquidatable(ledger, [BTC]) == []  # only the named markets moved
+
+
+def test_find_liquidatable__every_wei_around_threshold__matches_exact_check():
+    ledger = long_trader()
+    for mark in range(LONG_LIQUIDATION_PRICE - 40, LONG_LIQUIDATION_PRICE + 40):
+        ledger.set_mark(ETH, mark)
+        assert liq.find_liquidatable(ledger) == brute_force(ledger)
+    ledger.set_mark(ETH, LONG_LIQUIDATION_PRICE - 10**6)
+    assert liq.find_liquidatable(ledger) == [TRADER]
+    ledger.set_mark(ETH, LONG_LIQUIDATION_PRICE + 10**6)
+    assert liq.find_liquidatable(ledger) == []
+
+
+def test_find_liquidatable__short_squeeze_and_deposit__index_follows_changes():
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    ledger.set_mark(ETH, 2000 * W)
+    ledger.deposit(TRADER, 100_000 * W)
+    ledger.deposit(MAKER, 1_000 * W)
+    ledger.apply_fill(ETH, TRADER, MAKER, 5 * W, 2000 * W, 0, 0)
+    ledger.set_mark(ETH, 2140 * W)  # short: 11000 - 10700 = 300 < MM 321
+    assert liq.find_liquidatable(ledger) == [MAKER]
+    ledger.deposit(MAKER, 100 * W)  # 400 >= 321
+    assert liq.find_liquidatable(ledger) == []
+
+
+def test_find_liquidatable__two_markets_cross__other_market_counts():
+    ledger = long_trader()
+    ledger.set_mark(BTC, 50_000 * W)
+    ledger.deposit(TAKER, 100_000 * W)
+    ledger.apply_fill(BTC, TRADER, TAKER, W // 10, 50_000 * W, 0, 0)  # long 0.1 BTC
+    ledger.set_mark(ETH, 1900 * W)  # equity 500; MM 285 + 150 = 435
+    assert liq.find_liquidatable(ledger) == []
+    ledger.set_mark(BTC, 49_000 * W)  # equity 400; MM 285 + 147 = 432
+    assert liq.find_liquidatable(ledger, [BTC]) == [TRADER]
+
+
+def test_find_liquidatable__funding_paid__pushes_account_under():
+    ledger = long_trader()
+    ledger.set_mark(ETH, 1860 * W)  # equity 300, MM 279
+    assert liq.find_liquidatable(ledger) == []
+    ledger.apply_funding(ETH, 25 * 10**14)  # 0.25% x 1860 = 4.65 per base: 5 x 4.65 = 23.25 owed
+    assert ledger.equity(TRADER) == 276_750_000_000_000_000_000
+    assert liq.find_liquidatable(ledger) == [TRADER]
+
+
+def test_find_liquidatable_units__isolated_position__only_that_unit():
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    ledger.set_mark(ETH, 1000 * W)
+    ledger.deposit(TRADER, 1_000 * W)
+    ledger.deposit(MAKER, 10_000 * W)
+    ledger.apply_fill(ETH, TRADER, MAKER, 2 * W, 1000 * W, 0, 0, buyer_isolated=True)
+    ledger.set_mark(ETH, 960 * W)  # isolated equity 20 < MM 57.6; the cross part holds 900
+    assert liq.find_liquidatable_units(ledger) == [(TRADER, ETH)]
+    assert ledger.equity(TRADER) >= ledger.maintenance_margin(TRADER)  # the chain sees no breach
+    assert liq.bankruptcy_price(ledger, TRADER, ETH) == 950 * W  # 960 - 20 / 2
+
+
+def test_bankruptcy_price__long_after_move__equity_zero_price():
+    ledger = long_trader()
+    ledger.set_mark(ETH, 1820 * W)  # equity 100 -> 1820 - 100 / 5
+    assert liq.bankruptcy_price(ledger, TRADER, ETH) == 1800 * W
+    assert liq.bankruptcy_price(ledger, MAKER, ETH) == 22_000 * W  # 1820 + 100900 / 5
+    with pytest.raises(ValueError):
+        liq.bankruptcy_price(ledger, STRANGER, ETH)
+
+
+def test_liquidation_fee__capped_at_remaining_equity():
+    ledger = long_trader()
+    # 0.5% of 5 x 1820 = 45.5
+    assert liq.liquidation_fee(ledger, ETH, 5 * W, 1820 * W, 100 * W) == 45_500_000_000_000_000_000
+    assert liq.liquidation_fee(ledger, ETH, 5 * W, 1820 * W, 20 * W) == 20 * W
+    assert liq.liquidation_fee(ledger, ETH, 5 * W, 1820 * W, -5 * W) == 0
+
+
+def test_liquidation_order_size__long__sell_everything():
+    ledger = long_trader()
+    assert liq.liquidation_order_size(ledger, TRADER, ETH) == (False, 5 * W)
+    assert liq.liquidation_order_size(ledger, MAKER, ETH) == (True, 5 * W)
+    assert liq.liquidation_order_size(ledger, STRANGER, ETH) == (False, 0)
+
+
+def adl_book() -> Ledger:
+    """TRADER long 3 @ 2000 from MAKER and 2 @ 1900 from TAKER; STRANGER long 1 @ 1700
+    from LIQUIDATOR; the mark falls to 1750, where TRADER's equity is -50."""
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    ledger.set_mark(ETH, 2000 * W)
+    for account, amount in ((TRADER, 1000), (MAKER, 1000), (TAKER, 200), (STRANGER, 1000),
+                            (LIQUIDATOR, 1000)):
+        ledger.deposit(account, amount * W)
+    ledger.apply_fill(ETH, TRADER, MAKER, 3 * W, 2000 * W, 0, 0)
+    ledger.apply_fill(ETH, TRADER, TAKER, 2 * W, 1900 * W, 0, 0)
+    ledger.apply_fill(ETH, STRANGER, LIQUIDATOR, 1 * W, 1700 * W, 0, 0)
+    ledger.set_mark(ETH, 1750 * W)
+    return ledger
+
+
+def test_adl_ranking__worked_example__pnl_pct_times_leverage():
+    ledger = adl_book()
+    assert ledger.equity(TRADER) == -50 * W  # 1000 - 9800 + 5 x 1750
+    # TAKER: PnL 300 / cost 3800 = 0.078947368421052631; leverage 3500 / 500 = 7
+    # MAKER: PnL 750 / cost 6000 = 0.125; leverage 5250 / 1750 = 3
+    # LIQUIDATOR (short 1 @ 1700) is losing 50: not in the queue
+    assert liq.adl_ranking(ledger, ETH, side_is_long=True) == [
+        (TAKER, 552_631_578_947_368_417), (MAKER, 375_000_000_000_000_000)]
+    # STRANGER: 50 / 1700 = 0.029411764705882352; leverage 1750 / 1050
+    assert liq.adl_ranking(ledger, ETH, side_is_long=False) == [(STRANGER, 49_019_607_843_137_253)]
+    assert [liq.adl_rank(ledger, a, ETH) for a in (TAKER, MAKER, LIQUIDATOR, STRANGER, TRADER)] == [
+        1, 2, None, 1, None]
+
+
+def test_plan_takeover_and_adl__empty_fund__adl_in_rank_order_at_bankruptcy_price():
+    ledger = adl_book()
+    price = liq.bankruptcy_price(ledger, TRADER, ETH)
+    assert price == 1760 * W  # 1750 + 50 / 5
+    plan = liq.plan_takeover_and_adl(ledger, TRADER, ETH, 5 * W, price)
+    assert plan == [liq.Transfer(TAKER, 2 * W, 1760 * W, "adl"),
+                    liq.Transfer(MAKER, 3 * W, 1760 * W, "adl")]
+    for leg in plan:
+        ledger.transfer_position(ETH, TRADER, leg.counterparty, leg.size, leg.price)
+    assert ledger.position(TRADER, ETH) is None
+    assert ledger.accounts[TRADER].cash == 0  # -9800 + 5 x 1760
+    assert ledger.equity(MAKER) == 1_720 * W  # 1000 + 3 x (2000 - 1760)
+    assert ledger.equity(TAKER) == 480 * W  # 200 + 2 x (1900 - 1760)
+    ledger.check_invariants()
+
+
+def test_plan_takeover_and_adl__funded_insurance__takes_over():
+    ledger = adl_book()
+    ledger.deposit(INSURANCE, 1_000 * W)
+    # after: equity 1000 - 5 x 1760 + 5 x 1750 = 950 >= IM 437.5
+    assert liq.insurance_can_take_over(ledger, ETH, 5 * W, 1760 * W)
+    plan = liq.plan_takeover_and_adl(ledger, TRADER, ETH, 5 * W, 1760 * W)
+    assert plan == [liq.Transfer(INSURANCE, 5 * W, 1760 * W, "takeover")]
+    ledger.transfer_position(ETH, TRADER, INSURANCE, 5 * W, 1760 * W)
+    assert ledger.equity(INSURANCE) == 950 * W
+    assert liq.find_liquidatable(ledger) == []  # the fund itself is never liquidated
+
+
+def test_plan_takeover_and_adl__fund_just_short__adl_instead():
+    ledger = adl_book()
+    ledger.deposit(INSURANCE, 487_500_000_000_000_000_000 - 1)  # needs 50 + 437.5
+    assert not liq.insurance_can_take_over(ledger, ETH, 5 * W, 1760 * W)
+    ledger.deposit(INSURANCE, 1)
+    assert liq.insurance_can_take_over(ledger, ETH, 5 * W, 1760 * W)
+
+
+def test_plan_takeover_and_adl__queue_too_short__losing_positions_follow_by_address():
+    ledger = adl_book()
+    # only MAKER (short 3 @ 2000) is in profit: 150 / 6000 = 0.025 x leverage 5850 / 1150
+    ledger.set_mark(ETH, 1950 * W)
+    assert liq.adl_ranking(ledger, ETH, side_is_long=True) == [(MAKER, 127_173_913_043_478_260)]
+    # at 2200 the empty fund cannot take 5 over: -11000 + 9750 < 0
+    plan = liq.plan_takeover_and_adl(ledger, TRADER, ETH, 5 * W, 2200 * W)
+    assert plan == [liq.Transfer(MAKER, 3 * W, 2200 * W, "adl"),
+                    liq.Transfer(TAKER, 2 * W, 2200 * W, "adl")]
+    with pytest.raises(ValueError):
+        liq.plan_takeover_and_adl(ledger, TRADER, ETH, 5 * W + 1, 2200 * W)
