@@ -55,33 +55,27 @@ def _ready(proc: subprocess.Popen[str]) -> int:
     return int(line.split()[1])
 
 
-def _run_and_kill(proc: subprocess.Popen[str], acks: list[int], kill_after: int, delay_s: float) -> bool:
-    """Read acks until `kill_after` more arrived, wait `delay_s`, SIGKILL. True if it finished."""
+def _read_acks(proc: subprocess.Popen[str], acks: list[int], limit: int | None) -> tuple[int, str] | None:
+    """Read ack lines into `acks` until `limit` more arrived (None: no limit); return
+    (last_seq, state_hash) if the worker said `done` first."""
     assert proc.stdout is not None
     seen = 0
-    while seen < kill_after:
+    while limit is None or seen < limit:
         line = proc.stdout.readline()
-        if not line or line.startswith("done"):
-            proc.wait(timeout=30)
-            return True
-        acks.append(int(line))
-        seen += 1
-    time.sleep(delay_s)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    return False
-
-
-def _finish(proc: subprocess.Popen[str], acks: list[int]) -> tuple[int, str]:
-    assert proc.stdout is not None
-    for line in proc.stdout:
         if line.startswith("done "):
             _, last, state_hash = line.split()
             assert proc.wait(timeout=30) == 0
             return int(last), state_hash
+        assert line, f"worker died without 'done' (exit {proc.wait(timeout=30)})"
         acks.append(int(line))
-    raise AssertionError(f"worker ended without 'done' (exit {proc.wait(timeout=30)})")
+        seen += 1
+    return None
+
+
+def _kill(proc: subprocess.Popen[str], delay_s: float) -> None:
+    time.sleep(delay_s)  # the worker keeps committing meanwhile: the kill lands anywhere
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
 
 
 def test_crash_recovery__sigkill_at_random_moments__acked_once_and_same_state_hash(
@@ -98,11 +92,11 @@ def test_crash_recovery__sigkill_at_random_moments__acked_once_and_same_state_ha
         readies.append((durable, last_ack))
         assert durable >= last_ack, f"restart at seq {durable} lost acknowledged seq {last_ack}"
         first_ack = len(acks)
-        if kills < KILLS and not _run_and_kill(proc, acks, rng.randint(1, 450), rng.uniform(0, 0.03)):
+        limit, delay_s = rng.randint(1, 450), rng.uniform(0, 0.03)
+        finished = _read_acks(proc, acks, limit if kills < KILLS else None)
+        if finished is None:
+            _kill(proc, delay_s)
             kills += 1
-            finished = None
-        else:
-            finished = _finish(proc, acks)
         run_acks = acks[first_ack:]
         assert run_acks == list(range(durable + 1, durable + 1 + len(run_acks))), "acks out of order"
         if finished is not None:
