@@ -113,12 +113,22 @@ struct PositionState:
 # One order's consecutive fills on one side of the batch.
 struct Run:
     hash: bytes32
-    filled: uint256  # WAD base filled in this run
+    signer: address
+    nonce: uint256
+    filled: uint256  # WAD base filled so far, earlier batches included
     size: uint256  # the order's size
+    resting: bool  # may rest in the book (keeps a filled slot while partial)
+    slot_set: bool  # resting: filled[hash] holds a partial amount
     fok: bool
     first: bool  # this fill starts the run
     liquidation: bool
     bankruptcy: uint256  # liquidations: the bankruptcy price at the run's start
+
+# What a batch adds to the pools, summed in memory and written once.
+struct Tally:
+    fees: uint256  # to fee_pool
+    insurance: uint256  # dust and liquidation fees
+    owed: int256  # funding settled from cash into the funding pools
 
 
 # @notice The collateral token.
@@ -135,7 +145,10 @@ _positions: HashMap[address, HashMap[uint256, uint256]]
 
 # @notice WAD base filled per resting order hash; max_value(uint256) once cancelled.
 filled: public(HashMap[bytes32, uint256])
-# @notice Bitmap of used nonces of non-resting orders: signer => nonce >> 8 => bits.
+# @notice Nonce bitmap: signer => nonce >> 8 => word, bit nonce & 255. A set
+#         bit means the (signer, nonce) is spent: a non-resting order was used
+#         or cancelled; a resting order was filled (filled[hash] then holds a
+#         partial amount, 0 once used up) or cancelled (filled[hash] == max).
 used_nonces: public(HashMap[address, HashMap[uint256, uint256]])
 # @notice Id of the last settled batch (0: none yet).
 last_batch_id: public(uint256)
@@ -263,8 +276,7 @@ def withdraw(amount: uint256):
     snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = staticcall markets.risk_snapshot()
     equity: int256 = 0
     im: uint256 = 0
-    mm: uint256 = 0
-    equity, im, mm = self._risk(msg.sender, snap)
+    equity, im = self._risk(msg.sender, snap, False)
     assert equity >= convert(im, int256), "exchange: below initial margin"
     log Withdraw(account=msg.sender, amount=amount, cash=cash)
     assert extcall token.transfer(msg.sender, amount, default_return_value=True), "exchange: transfer failed"
@@ -281,9 +293,9 @@ def cancel(order: Order):
     assert msg.sender == order.trader, "exchange: not the trader"
     assert order.flags & FLAG_LIQUIDATION == 0, "exchange: cannot cancel a liquidation"
     h: bytes32 = self._order_hash(order)
-    if order.flags & FLAGS_NON_RESTING != 0:
-        self.used_nonces[msg.sender][order.nonce >> 8] |= 1 << (order.nonce & 255)
-    else:
+    # the bit sends every later fill of a resting order to its filled slot
+    self.used_nonces[msg.sender][order.nonce >> 8] |= 1 << (order.nonce & 255)
+    if order.flags & FLAGS_NON_RESTING == 0:
         self.filled[h] = max_value(uint256)
     log OrderCancelled(trader=msg.sender, order_hash=h, nonce=order.nonce)
 
@@ -315,36 +327,37 @@ def settle(batch: Batch):
     prev: uint256 = 0
     equity: int256 = 0
     im: uint256 = 0
-    mm: uint256 = 0
     for i: uint256 in range(len(batch.accounts), bound=MAX_ACCOUNTS):
         account: address = batch.accounts[i]
         assert convert(account, uint256) > prev, "exchange: accounts not sorted"
         prev = convert(account, uint256)
         self._t_acct[account] = tag | (i + 1)
-        equity, im, mm = self._risk(account, snap)
+        equity, im = self._risk(account, snap, False)
         pre.append(convert(im, int256) - equity)
 
     maker_run: Run = empty(Run)
     taker_run: Run = empty(Run)
+    tally: Tally = empty(Tally)
+    paused: bool = self.paused
+    domain: bytes32 = eip712_domain_separator._domain_separator_v4()
     for f: Fill in batch.fills:
-        maker_run, taker_run = self._fill(f, snap, batch.timestamp, batch.batch_id, maker_run, taker_run)
+        maker_run, taker_run, tally = self._fill(f, snap, batch.timestamp, batch.batch_id, paused, domain, maker_run, taker_run, tally)
     self._close_run(maker_run)
     self._close_run(taker_run)
+    self.fee_pool += tally.fees
+    self.insurance += convert(tally.insurance, int256)
+    self.total_cash -= convert(tally.fees + tally.insurance, int256) + tally.owed
 
     # margin after the batch, and the post-state of every account
     for i: uint256 in range(len(batch.accounts), bound=MAX_ACCOUNTS):
         account: address = batch.accounts[i]
-        equity, im, mm = self._risk(account, snap)
+        cash: int256 = 0
+        positions: DynArray[PositionState, MAX_MARKETS] = []
+        cash, equity, im, positions = self._post_state(account, snap)
         t: uint256 = self._t_acct[account]
         if t & TOUCHED != 0 and equity < convert(im, int256):
             assert t & RISK_UP == 0 and convert(im, int256) - equity < pre[i], "exchange: below initial margin after batch"
-        log AccountSettled(
-            batch_id=batch.batch_id,
-            account=account,
-            cash=self._cash(self._accounts[account]),
-            equity=equity,
-            positions=self._position_list(account),
-        )
+        log AccountSettled(batch_id=batch.batch_id, account=account, cash=cash, equity=equity, positions=positions)
 
     self.last_batch_id = batch.batch_id
     self.last_batch_ts = batch.timestamp
@@ -436,9 +449,16 @@ def withdraw_final():
     else:
         payout = convert(cash, uint256) // SCALE
         insurance += cash - convert(payout * SCALE, int256)
+    # if losses beyond the insurance balance left too few tokens, pay what is
+    # held and keep the rest as a claim the account can withdraw later
+    claim: uint256 = 0
+    held: uint256 = staticcall token.balanceOf(self)
+    if payout > held:
+        claim = payout - held
+        payout = held
     self.insurance = insurance
-    self._accounts[msg.sender] = 0
-    self.total_cash -= start_cash
+    self._accounts[msg.sender] = self._pack_account(convert(claim * SCALE, int256), 0)
+    self.total_cash += convert(claim * SCALE, int256) - start_cash
     log FinalWithdrawal(account=msg.sender, equity=cash, amount=payout)
     if payout > 0:
         assert extcall token.transfer(msg.sender, payout, default_return_value=True), "exchange: transfer failed"
@@ -485,6 +505,25 @@ def nonce_used(signer: address, nonce: uint256) -> bool:
 
 @view
 @external
+def order_filled(order: Order) -> uint256:
+    """
+    @notice How much of an order is used up, in WAD base.
+    @dev Resting orders keep filled[hash] only while partially filled; a used-up
+         order (or any order whose nonce is used) reads as its full size.
+    @param order The order.
+    @return filled size, or max_value(uint256) if cancelled.
+    """
+    h: bytes32 = self._order_hash(order)
+    done: uint256 = self.filled[h]
+    if done != 0 or order.flags & FLAG_LIQUIDATION != 0:
+        return done
+    if self.used_nonces[order.trader][order.nonce >> 8] & (1 << (order.nonce & 255)) != 0:
+        return order.size
+    return 0
+
+
+@view
+@external
 def cash(account: address) -> int256:
     """
     @notice An account's cash, before unsettled funding.
@@ -514,7 +553,7 @@ def positions(account: address) -> DynArray[PositionState, MAX_MARKETS]:
     @param account The account.
     @return (market, size, last_index) per open market, in market order.
     """
-    return self._position_list(account)
+    return self._post_state(account, staticcall markets.risk_snapshot())[3]
 
 
 @view
@@ -525,7 +564,7 @@ def equity(account: address) -> int256:
     @param account The account.
     @return Equity in WAD quote.
     """
-    return self._risk(account, staticcall markets.risk_snapshot())[0]
+    return self._risk(account, staticcall markets.risk_snapshot(), False)[0]
 
 
 @view
@@ -536,7 +575,7 @@ def initial_margin(account: address) -> uint256:
     @param account The account.
     @return WAD quote.
     """
-    return self._risk(account, staticcall markets.risk_snapshot())[1]
+    return self._risk(account, staticcall markets.risk_snapshot(), False)[1]
 
 
 @view
@@ -547,7 +586,7 @@ def maintenance_margin(account: address) -> uint256:
     @param account The account.
     @return WAD quote.
     """
-    return self._risk(account, staticcall markets.risk_snapshot())[2]
+    return self._risk(account, staticcall markets.risk_snapshot(), True)[1]
 
 
 @view
@@ -578,7 +617,7 @@ def token_scale() -> uint256:
 
 
 @internal
-def _fill(f: Fill, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ts: uint256, batch_id: uint256, maker_run: Run, taker_run: Run) -> (Run, Run):
+def _fill(f: Fill, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ts: uint256, batch_id: uint256, paused: bool, domain: bytes32, maker_run: Run, taker_run: Run, tally: Tally) -> (Run, Run, Tally):
     market: uint256 = f.maker.market
     assert f.taker.market == market, "exchange: market mismatch"
     assert f.maker.isBuy != f.taker.isBuy, "exchange: same side"
@@ -590,68 +629,72 @@ def _fill(f: Fill, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ts: uint256
     assert f.taker.flags & FLAG_POST_ONLY == 0, "exchange: post-only taker"
     buy: Order = f.taker
     sell: Order = f.maker
+    buy_fee: uint256 = f.taker_fee
+    sell_fee: uint256 = f.maker_fee
     if f.maker.isBuy:
         buy = f.maker
         sell = f.taker
+        buy_fee = f.maker_fee
+        sell_fee = f.taker_fee
     assert f.price <= buy.limitPrice and f.price >= sell.limitPrice, "exchange: price outside limit"
 
-    mrun: Run = self._take_order(f.maker, f.maker_sig, f.size, ts, batch_id, maker_run)
-    trun: Run = self._take_order(f.taker, f.taker_sig, f.size, ts, batch_id, taker_run)
+    mrun: Run = self._take_order(f.maker, f.maker_sig, f.size, ts, batch_id, domain, maker_run)
+    trun: Run = self._take_order(f.taker, f.taker_sig, f.size, ts, batch_id, domain, taker_run)
     if mrun.liquidation:
         mrun = self._check_liquidation(f.maker, f.price, r, snap, mrun)
     if trun.liquidation:
         trun = self._check_liquidation(f.taker, f.price, r, snap, trun)
 
+    # the buyer's leg rounds up, the seller's down; receives == floor(notional)
+    pays: uint256 = 0
+    receives: uint256 = 0
+    pays, receives = rules._trade_cash(f.size, f.price)
+    out: Tally = tally
+    out.insurance += pays - receives
+
     # fees on normal orders go to the fee pool, capped by each order's
     # maxFeeRate; a liquidated side pays the liquidation fee instead
-    buy_fee: uint256 = f.taker_fee
-    sell_fee: uint256 = f.maker_fee
-    if f.maker.isBuy:
-        buy_fee = f.maker_fee
-        sell_fee = f.taker_fee
     buy_liq: bool = buy.flags & FLAG_LIQUIDATION != 0
     sell_liq: bool = sell.flags & FLAG_LIQUIDATION != 0
     buy_charge: uint256 = 0
     sell_charge: uint256 = 0
     if not buy_liq:
-        assert buy_fee <= rules._fee_amount(f.size, f.price, buy.maxFeeRate), "exchange: fee above max"
+        assert buy_fee <= rules._fee_on_notional(receives, buy.maxFeeRate), "exchange: fee above max"
         buy_charge = buy_fee
     if not sell_liq:
-        assert sell_fee <= rules._fee_amount(f.size, f.price, sell.maxFeeRate), "exchange: fee above max"
+        assert sell_fee <= rules._fee_on_notional(receives, sell.maxFeeRate), "exchange: fee above max"
         sell_charge = sell_fee
+    out.fees += buy_charge + sell_charge
 
-    pays: uint256 = 0
-    receives: uint256 = 0
-    pays, receives = rules._trade_cash(f.size, f.price)
     delta: int256 = convert(f.size, int256)
-    self._move(buy.trader, market, delta, -convert(pays + buy_charge, int256), r, buy.flags)
-    self._move(sell.trader, market, -delta, convert(receives, int256) - convert(sell_charge, int256), r, sell.flags)
-    self.fee_pool += buy_charge + sell_charge
-    # the buyer's leg rounds up, the seller's down: the dust is insurance's
-    self.insurance += convert(pays - receives, int256)
+    out.owed += self._move(buy.trader, market, delta, -convert(pays + buy_charge, int256), r, buy.flags, paused)
+    out.owed += self._move(sell.trader, market, -delta, convert(receives, int256) - convert(sell_charge, int256), r, sell.flags, paused)
 
     if buy_liq:
-        self._charge_liquidation(buy.trader, f, buy_fee, r, snap, batch_id)
+        out.insurance += self._charge_liquidation(buy.trader, f, buy_fee, r, snap, batch_id)
     if sell_liq:
-        self._charge_liquidation(sell.trader, f, sell_fee, r, snap, batch_id)
-    return mrun, trun
+        out.insurance += self._charge_liquidation(sell.trader, f, sell_fee, r, snap, batch_id)
+    return mrun, trun, out
 
 
 @internal
-def _take_order(o: Order, sig: Sig, size: uint256, ts: uint256, batch_id: uint256, run: Run) -> Run:
+def _take_order(o: Order, sig: Sig, size: uint256, ts: uint256, batch_id: uint256, domain: bytes32, run: Run) -> Run:
     """
     @dev Checks one side of a fill and records how much of the order is used.
          Consecutive fills of the same order form a run: its signature and
-         once-only checks are done at the run's first fill.
+         once-only checks are done at the run's first fill. An order that is
+         used up (or cannot rest) marks its nonce in the signer's bitmap; a
+         resting order keeps filled[hash] only while partially filled.
     """
-    h: bytes32 = self._order_hash(o)
+    # the domain separator is computed once per batch
+    h: bytes32 = keccak256(concat(x"1901", domain, self._order_struct_hash(o)))
     out: Run = run
     out.first = False
     if h == run.hash:
         out.filled = run.filled + size
         assert out.filled <= o.size, "exchange: order overfilled"
-        if o.flags & FLAGS_NON_RESTING == 0:
-            self.filled[h] += size
+        if run.resting:
+            out = self._record_resting(out)
         return out
     self._close_run(run)
 
@@ -659,7 +702,8 @@ def _take_order(o: Order, sig: Sig, size: uint256, ts: uint256, batch_id: uint25
     assert o.expiry == 0 or ts < o.expiry, "exchange: order expired"
     t: uint256 = self._t_acct[o.trader]
     assert t >> TAG_SHIFT == batch_id, "exchange: account not in batch"
-    self._t_acct[o.trader] = t | TOUCHED
+    if t & TOUCHED == 0:
+        self._t_acct[o.trader] = t | TOUCHED
     signer: address = sigs._recover(h, sig.v, sig.r, sig.s)
     assert signer != empty(address), "exchange: invalid signature"
     liquidation: bool = o.flags & FLAG_LIQUIDATION != 0
@@ -667,26 +711,53 @@ def _take_order(o: Order, sig: Sig, size: uint256, ts: uint256, batch_id: uint25
         assert access_control.hasRole[SETTLER_ROLE][signer], "exchange: liquidation not signed by settler"
     else:
         assert signer == o.trader, "exchange: wrong signer"
-    assert size <= o.size, "exchange: order overfilled"
-    if o.flags & FLAGS_NON_RESTING != 0:
-        word: uint256 = self.used_nonces[signer][o.nonce >> 8]
-        bit: uint256 = 1 << (o.nonce & 255)
-        assert word & bit == 0, "exchange: nonce already used"
-        self.used_nonces[signer][o.nonce >> 8] = word | bit
-    else:
-        done: uint256 = self.filled[h]
+    resting: bool = o.flags & FLAGS_NON_RESTING == 0
+    word: uint256 = self.used_nonces[signer][o.nonce >> 8]
+    bit: uint256 = 1 << (o.nonce & 255)
+    done: uint256 = 0
+    if word & bit != 0:
+        # spent nonce: only a partially filled resting order may go on
+        assert resting, "exchange: nonce already used"
+        done = self.filled[h]
         assert done != max_value(uint256), "exchange: order cancelled"
-        assert done + size <= o.size, "exchange: order overfilled"
-        self.filled[h] = done + size
-    return Run(
+        assert done != 0, "exchange: nonce already used"
+    else:
+        # a fresh order: the first fill spends its nonce, no filled slot read
+        self.used_nonces[signer][o.nonce >> 8] = word | bit
+    out = Run(
         hash=h,
-        filled=size,
+        signer=signer,
+        nonce=o.nonce,
+        filled=done + size,
         size=o.size,
+        resting=resting,
+        slot_set=done != 0,
         fok=o.flags & FLAG_FOK != 0,
         first=True,
         liquidation=liquidation,
         bankruptcy=0,
     )
+    assert out.filled <= o.size, "exchange: order overfilled"
+    if resting:
+        return self._record_resting(out)
+    return out
+
+
+@internal
+def _record_resting(run: Run) -> Run:
+    """
+    @dev filled[hash] holds a resting order's partial amount; once the order
+         is used up the slot is freed (its nonce bit is already set).
+    """
+    out: Run = run
+    if run.filled == run.size:
+        if run.slot_set:
+            self.filled[run.hash] = 0
+            out.slot_set = False
+    else:
+        self.filled[run.hash] = run.filled
+        out.slot_set = True
+    return out
 
 
 @pure
@@ -706,9 +777,8 @@ def _check_liquidation(o: Order, price: uint256, r: IMarkets.MarketRisk, snap: D
     out: Run = run
     if run.first:
         equity: int256 = 0
-        im: uint256 = 0
         mm: uint256 = 0
-        equity, im, mm = self._risk(o.trader, snap)
+        equity, mm = self._risk(o.trader, snap, True)
         assert equity < convert(mm, int256), "exchange: account not liquidatable"
         size: int256 = self._unpack(self._positions[o.trader][o.market])[0]
         # a zero or same-direction position fails later as an increase
@@ -722,24 +792,27 @@ def _check_liquidation(o: Order, price: uint256, r: IMarkets.MarketRisk, snap: D
 
 
 @internal
-def _charge_liquidation(account: address, f: Fill, fee_field: uint256, r: IMarkets.MarketRisk, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], batch_id: uint256):
+def _charge_liquidation(account: address, f: Fill, fee_field: uint256, r: IMarkets.MarketRisk, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], batch_id: uint256) -> uint256:
     """
     @dev After a liquidation fill: the fee is rules.liquidation_fee on the
-         equity after the fill; the fill's fee field must equal it; it goes to
-         insurance.
+         equity after the fill; the fill's fee field must equal it. Returns
+         the fee, which the caller adds to insurance.
     """
-    equity: int256 = self._risk(account, snap)[0]
+    equity: int256 = self._risk(account, snap, False)[0]
     fee: uint256 = rules._liquidation_fee(f.size, f.price, r.liquidation_fee_rate, equity)
     assert fee_field == fee, "exchange: wrong liquidation fee"
-    self._add_cash(account, -convert(fee, int256))
-    self.insurance += convert(fee, int256)
+    word: uint256 = self._accounts[account]
+    self._accounts[account] = self._pack_account(self._cash(word) - convert(fee, int256), word >> 192)
     log Liquidated(batch_id=batch_id, account=account, market=f.maker.market, size=f.size, price=f.price, fee=fee)
+    return fee
 
 
 @internal
-def _move(account: address, market: uint256, delta: int256, cash_delta: int256, r: IMarkets.MarketRisk, flags: uint256):
+def _move(account: address, market: uint256, delta: int256, cash_delta: int256, r: IMarkets.MarketRisk, flags: uint256, paused: bool) -> int256:
     """
     @dev Settle the position's funding, apply a size change and a cash change.
+         Returns the funding settled (added to the market's pool here; the
+         caller tallies it out of total_cash).
     """
     size: int256 = 0
     last: int256 = 0
@@ -748,16 +821,19 @@ def _move(account: address, market: uint256, delta: int256, cash_delta: int256, 
     cash: int256 = self._cash(word) + cash_delta
     bitmap: uint256 = word >> 192
     owed: int256 = 0
-    if size != 0:
+    if size != 0 and last != r.cumulative_index:
         owed = rules._funding_owed(size, r.cumulative_index, last)
-        cash -= owed
-        self.funding_pool[market] += owed
+        if owed != 0:
+            cash -= owed
+            self.funding_pool[market] += owed
     new: int256 = size + delta
     if new != 0 and (size == 0 or (size > 0) != (new > 0) or abs(new) > abs(size)):
         # the position grows or flips: new risk
         assert flags & (FLAG_REDUCE_ONLY | FLAG_LIQUIDATION) == 0, "exchange: reduce-only increases position"
-        assert not self.paused, "exchange: paused"
-        self._t_acct[account] |= RISK_UP
+        assert not paused, "exchange: paused"
+        t: uint256 = self._t_acct[account]
+        if t & RISK_UP == 0:
+            self._t_acct[account] = t | RISK_UP
     if new == 0:
         self._positions[account][market] = 0
         bitmap &= ~(1 << market)
@@ -765,7 +841,6 @@ def _move(account: address, market: uint256, delta: int256, cash_delta: int256, 
         self._positions[account][market] = self._pack(new, r.cumulative_index)
         bitmap |= 1 << market
     self._accounts[account] = self._pack_account(cash, bitmap)
-    self.total_cash += cash_delta - owed
 
     old_long: uint256 = convert(max(size, 0), uint256)
     new_long: uint256 = convert(max(new, 0), uint256)
@@ -776,6 +851,7 @@ def _move(account: address, market: uint256, delta: int256, cash_delta: int256, 
             # every position of the market has settled: the pool is rounding dust
             self.insurance += self.funding_pool[market]
             self.funding_pool[market] = 0
+    return owed
 
 
 # ---------------------------------------------------------------- internal: accounts
@@ -783,16 +859,44 @@ def _move(account: address, market: uint256, delta: int256, cash_delta: int256, 
 
 @view
 @internal
-def _risk(account: address, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS]) -> (int256, uint256, uint256):
+def _risk(account: address, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], maintenance: bool) -> (int256, uint256):
     """
-    @dev (equity, initial margin, maintenance margin) in WAD quote at the
-         snapshot's marks and funding indices.
+    @dev (equity, initial margin) or, if `maintenance`, (equity, maintenance
+         margin), in WAD quote at the snapshot's marks and funding indices.
     """
     word: uint256 = self._accounts[account]
     equity: int256 = self._cash(word)
     bitmap: uint256 = word >> 192
+    requirement: uint256 = 0
+    for m: uint256 in range(1, MAX_MARKETS + 1):
+        if bitmap >> m == 0:
+            break
+        if bitmap & (1 << m) == 0:
+            continue
+        size: int256 = 0
+        last: int256 = 0
+        size, last = self._unpack(self._positions[account][m])
+        r: IMarkets.MarketRisk = snap[m - 1]
+        equity += rules._position_value(size, r.mark) - rules._funding_owed(size, r.cumulative_index, last)
+        fraction: uint256 = r.imf
+        if maintenance:
+            fraction = r.mmf
+        requirement += rules._margin_requirement(size, r.mark, fraction)
+    return equity, requirement
+
+
+@view
+@internal
+def _post_state(account: address, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS]) -> (int256, int256, uint256, DynArray[PositionState, MAX_MARKETS]):
+    """
+    @dev (cash, equity, initial margin, open positions) in one pass.
+    """
+    word: uint256 = self._accounts[account]
+    cash: int256 = self._cash(word)
+    equity: int256 = cash
+    bitmap: uint256 = word >> 192
     im: uint256 = 0
-    mm: uint256 = 0
+    out: DynArray[PositionState, MAX_MARKETS] = []
     for m: uint256 in range(1, MAX_MARKETS + 1):
         if bitmap >> m == 0:
             break
@@ -804,24 +908,8 @@ def _risk(account: address, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS]) ->
         r: IMarkets.MarketRisk = snap[m - 1]
         equity += rules._position_value(size, r.mark) - rules._funding_owed(size, r.cumulative_index, last)
         im += rules._margin_requirement(size, r.mark, r.imf)
-        mm += rules._margin_requirement(size, r.mark, r.mmf)
-    return equity, im, mm
-
-
-@view
-@internal
-def _position_list(account: address) -> DynArray[PositionState, MAX_MARKETS]:
-    out: DynArray[PositionState, MAX_MARKETS] = []
-    bitmap: uint256 = self._accounts[account] >> 192
-    for m: uint256 in range(1, MAX_MARKETS + 1):
-        if bitmap >> m == 0:
-            break
-        if bitmap & (1 << m) != 0:
-            size: int256 = 0
-            last: int256 = 0
-            size, last = self._unpack(self._positions[account][m])
-            out.append(PositionState(market=m, size=size, last_index=last))
-    return out
+        out.append(PositionState(market=m, size=size, last_index=last))
+    return cash, equity, im, out
 
 
 @internal
@@ -836,21 +924,25 @@ def _add_cash(account: address, delta: int256) -> int256:
 @view
 @internal
 def _order_hash(o: Order) -> bytes32:
-    return eip712_domain_separator._hash_typed_data_v4(
-        keccak256(
-            abi_encode(
-                ORDER_TYPEHASH,
-                o.trader,
-                o.market,
-                o.isBuy,
-                o.size,
-                o.limitPrice,
-                o.triggerPrice,
-                o.flags,
-                o.maxFeeRate,
-                o.nonce,
-                o.expiry,
-            )
+    return eip712_domain_separator._hash_typed_data_v4(self._order_struct_hash(o))
+
+
+@pure
+@internal
+def _order_struct_hash(o: Order) -> bytes32:
+    return keccak256(
+        abi_encode(
+            ORDER_TYPEHASH,
+            o.trader,
+            o.market,
+            o.isBuy,
+            o.size,
+            o.limitPrice,
+            o.triggerPrice,
+            o.flags,
+            o.maxFeeRate,
+            o.nonce,
+            o.expiry,
         )
     )
 

@@ -74,6 +74,16 @@ def _fee_amount(size: uint256, price: uint256, rate: uint256) -> uint256:
 
 @internal
 @pure
+def _fee_on_notional(notional: uint256, rate: uint256) -> uint256:
+    """
+    @dev rate x notional (already floor(size x price)), rounded up: the same
+         value as `_fee_amount` when the caller has the notional at hand.
+    """
+    return self._mul_div(notional, rate, WAD, True)
+
+
+@internal
+@pure
 def _position_value(size: int256, mark: uint256) -> int256:
     """
     @dev Signed value of a position at mark, rounded toward -infinity.

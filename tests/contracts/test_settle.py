@@ -64,7 +64,10 @@ def test_settle__one_fill__exact_cash_fees_and_positions(funded, maker, taker):
     assert ex.fee_pool() == maker_fee + taker_fee
     assert ex.insurance() == cash.dust
     assert ex.open_interest(ETH) == size
-    assert ex.filled(desk.hash(m.order)) == size
+    # a resting order used up in one go marks its nonce instead of a filled slot
+    assert ex.filled(desk.hash(m.order)) == 0
+    assert ex.nonce_used(maker.address, m.order.nonce)
+    assert ex.order_filled(desk_tuple(m.order)) == size
     assert ex.nonce_used(taker.address, t.order.nonce)
     assert ex.last_batch_id() == 1
     desk.check_conservation()
@@ -144,12 +147,44 @@ def test_settle__fok_partially_filled__reverts(funded, maker, taker):
 def test_settle__resting_order_filled_in_two_batches__up_to_its_size(funded, maker, taker):
     desk = funded
     m = desk.leg(maker, ETH, True, 2 * WAD, ETH_PRICE)
-    for _ in range(2):
-        t = desk.leg(taker, ETH, False, WAD, ETH_PRICE, flags=4)
-        desk.settle([desk.fill(m, t, WAD, ETH_PRICE)])
-    assert desk.exchange.filled(desk.hash(m.order)) == 2 * WAD
+    t = desk.leg(taker, ETH, False, WAD, ETH_PRICE, flags=4)
+    desk.settle([desk.fill(m, t, WAD, ETH_PRICE)])
+    # partially filled: the nonce is spent and the slot holds the amount
+    assert desk.exchange.filled(desk.hash(m.order)) == WAD
+    assert desk.exchange.nonce_used(maker.address, m.order.nonce)
+    assert desk.exchange.order_filled(desk_tuple(m.order)) == WAD
+    t = desk.leg(taker, ETH, False, 2 * WAD, ETH_PRICE, flags=4)
+    expect_revert(desk, "exchange: order overfilled", [desk.fill(m, t, WAD + STEP, ETH_PRICE)],
+                  [maker, taker])
+    desk.settle([desk.fill(m, t, WAD, ETH_PRICE)])
+    # used up: the slot is freed
+    assert desk.exchange.filled(desk.hash(m.order)) == 0
+    assert desk.exchange.nonce_used(maker.address, m.order.nonce)
+    assert desk.exchange.order_filled(desk_tuple(m.order)) == 2 * WAD
     t = desk.leg(taker, ETH, False, STEP, ETH_PRICE, flags=4)
-    expect_revert(desk, "exchange: order overfilled", [desk.fill(m, t, STEP, ETH_PRICE)],
+    expect_revert(desk, "exchange: nonce already used", [desk.fill(m, t, STEP, ETH_PRICE)],
+                  [maker, taker])
+
+
+def test_settle__resting_order_partial_then_rest_in_one_batch__slot_freed(funded, maker, taker,
+                                                                          trader):
+    desk = funded
+    m = desk.leg(maker, ETH, True, 3 * WAD, ETH_PRICE)
+    t1 = desk.leg(taker, ETH, False, WAD, ETH_PRICE, flags=4)
+    t2 = desk.leg(trader, ETH, False, 2 * WAD, ETH_PRICE, flags=4)
+    desk.settle([desk.fill(m, t1, WAD, ETH_PRICE), desk.fill(m, t2, 2 * WAD, ETH_PRICE)])
+    assert desk.exchange.filled(desk.hash(m.order)) == 0
+    assert desk.exchange.order_filled(desk_tuple(m.order)) == 3 * WAD
+    assert desk.exchange.position(maker.address, ETH)[0] == 3 * WAD
+
+
+def test_settle__resting_order_on_both_sides_of_a_batch__cannot_double_fill(funded, maker, taker):
+    desk = funded
+    o = desk.leg(maker, ETH, True, WAD, ETH_PRICE)
+    t1 = desk.leg(taker, ETH, False, WAD, ETH_PRICE, flags=4)
+    m2 = desk.leg(taker, ETH, False, WAD, ETH_PRICE)
+    expect_revert(desk, "exchange: nonce already used",
+                  [desk.fill(o, t1, WAD, ETH_PRICE), desk.fill(m2, o, WAD, ETH_PRICE)],
                   [maker, taker])
 
 
@@ -330,7 +365,7 @@ def test_cancel__resting_order__later_fill_reverts(funded, maker, taker):
     desk = funded
     m, t = pair(desk, maker, taker)
     with boa.env.prank(maker.address):
-        desk.exchange.cancel((m.order.trader, *list(desk_tuple(m.order))[1:]))
+        desk.exchange.cancel(desk_tuple(m.order))
     log = desk.exchange.get_logs()[-1]
     assert (type(log).__name__, log.order_hash) == ("OrderCancelled", desk.hash(m.order))
     assert desk.exchange.filled(desk.hash(m.order)) == 2**256 - 1
