@@ -9,10 +9,10 @@ Group commit with a pipeline. Callers encode their commands and queue them as
 groups (at most `max_batch` commands each). One writer thread takes every
 group that arrived while its previous commit was in flight, up to `max_batch`
 rows, and commits them in one transaction (one fsync). Committed groups are
-applied to the engine, in sequence order, by whichever waiting caller gets
-there first (one at a time), while the writer is already committing the next
-transaction: SQLite releases the GIL while it writes and fsyncs, so the
-journal costs little more than encoding.
+applied to the engine, in sequence order, by one waiting caller that the
+writer wakes for it (the others sleep until their own group is done), while
+the writer is already committing the next transaction: SQLite releases the
+GIL while it writes and fsyncs.
 
 Crash-only: if a commit or an apply fails, the sequencer halts
 (`SequencerHalted` for every later call), because the engine may no longer be
@@ -42,10 +42,13 @@ T = TypeVar("T")
 class _Group:
     """Consecutive commands of one caller: queued, committed together, applied in order."""
 
-    __slots__ = ("first_seq", "cmds", "ts", "payloads", "events", "error", "done")
+    __slots__ = ("first_seq", "cmds", "ts", "payloads", "waiter", "events", "error", "done")
 
-    def __init__(self, cmds: tuple[Any, ...], ts: list[int], payloads: list[bytes]) -> None:
+    def __init__(
+        self, cmds: tuple[Any, ...], ts: list[int], payloads: list[bytes], waiter: threading.Event
+    ) -> None:
         self.first_seq = 0
+        self.waiter = waiter  # its caller's wake-up: set when done, or when it should apply
         self.cmds = cmds
         self.ts = ts
         self.payloads = payloads
@@ -85,7 +88,9 @@ class Sequencer:
         self.snapshots = snapshots
         self.snapshot_every = snapshot_every
         self.max_batch = max_batch
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._has_work = threading.Condition(self._lock)  # the writer waits here
+        self._idle = threading.Condition(self._lock)  # query() and close() wait for the applier
         self._pending: deque[_Group] = deque()  # queued, not yet taken by the writer
         self._committed: deque[_Group] = deque()  # durable, not yet applied
         self._applying = False
@@ -94,6 +99,7 @@ class Sequencer:
         self._applied_seq = journal.last_seq()
         self._halted: BaseException | None = None
         self._listeners: list[Callable[[int, Any, list[Any]], None]] = []
+        self._saver: threading.Thread | None = None
         self._writer = threading.Thread(target=self._write_loop, name="journal-writer", daemon=True)
         self._writer.start()
 
@@ -129,16 +135,18 @@ class Sequencer:
     def query(self, fn: Callable[[Any], T]) -> T:
         """Run `fn(engine)` while no command is being applied: a consistent read of the
         engine's state as of `last_seq` (the API's queries go through here)."""
-        with self._cond:
+        with self._lock:
             while self._applying:
-                self._cond.wait()
+                self._idle.wait()
             self._applying = True
         try:
             return fn(self.engine)
         finally:
-            with self._cond:
+            with self._lock:
                 self._applying = False
-                self._cond.notify_all()
+                self._idle.notify_all()
+                if self._committed:  # the writer did not wake an applier while we read
+                    self._committed[0].waiter.set()
 
     # -- submitting -------------------------------------------------------------
 
@@ -149,14 +157,22 @@ class Sequencer:
     def submit_many(self, cmds: Iterable[Any]) -> list[tuple[int, list[Any]]]:
         """Journal and apply `cmds` under consecutive seqs, in transactions of at most
         `max_batch` commands; return (seq, events) per command once all are committed
-        and applied. Encoding of a chunk overlaps the commit of the previous one."""
+        and applied. Every command is encoded first: one that cannot be encoded
+        rejects the whole call before any of it is sequenced."""
         cmds = tuple(cmds)
-        groups = []
-        for start in range(0, len(cmds), self.max_batch):
-            groups.append(self._enqueue(cmds[start : start + self.max_batch]))
-            self._apply_committed(wait_for=None)
-        if groups:
-            self._apply_committed(wait_for=groups[-1])
+        encode = self.codec.encode
+        payloads = [encode(cmd) for cmd in cmds]
+        ts = [cmd.ts_ms for cmd in cmds]
+        waiter = threading.Event()
+        step = self.max_batch
+        groups = [
+            _Group(cmds[i : i + step], ts[i : i + step], payloads[i : i + step], waiter)
+            for i in range(0, len(cmds), step)
+        ]
+        if not groups:
+            return []
+        self._enqueue(groups)
+        self._apply_until(groups[-1])
         results: list[tuple[int, list[Any]]] = []
         for group in groups:
             if group.error is not None:
@@ -166,24 +182,22 @@ class Sequencer:
             results.extend(zip(range(group.first_seq, group.first_seq + len(group.cmds)), group.events))
         return results
 
-    def _enqueue(self, cmds: tuple[Any, ...]) -> _Group:
-        encode = self.codec.encode  # outside the lock: an encoding error rejects only this call
-        group = _Group(cmds, [cmd.ts_ms for cmd in cmds], [encode(cmd) for cmd in cmds])
-        with self._cond:
+    def _enqueue(self, groups: list[_Group]) -> None:
+        with self._lock:
             self._raise_if_stopped()
-            group.first_seq = self._next_seq
-            self._next_seq += len(cmds)
-            self._pending.append(group)
-            self._cond.notify_all()
-        return group
+            for group in groups:
+                group.first_seq = self._next_seq
+                self._next_seq += len(group.cmds)
+            self._pending.extend(groups)
+            self._has_work.notify()
 
     # -- the writer thread ---------------------------------------------------------
 
     def _write_loop(self) -> None:
         while True:
-            with self._cond:
+            with self._lock:
                 while not self._pending and not self._closed and self._halted is None:
-                    self._cond.wait()
+                    self._has_work.wait()
                 if self._halted is not None or not self._pending:
                     return  # halted, or closed with nothing left to write
                 batch = [self._pending.popleft()]
@@ -196,38 +210,54 @@ class Sequencer:
             except BaseException as exc:
                 self._halt(exc, batch)
                 return
-            with self._cond:
+            with self._lock:
+                if self._halted is not None:  # an apply failed while this batch was in flight
+                    self._halt(self._halted, batch)
+                    return
                 self._committed.extend(batch)
-                self._cond.notify_all()
+                if not self._applying:  # wake one caller to apply; the others sleep on
+                    self._committed[0].waiter.set()
 
     # -- applying ---------------------------------------------------------------
 
-    def _apply_committed(self, wait_for: _Group | None) -> None:
-        """Apply committed groups in order (one applier at a time); with `wait_for`,
-        keep at it until that group is done."""
+    def _apply_until(self, group: _Group) -> None:
+        """Sleep until `group` is done, applying committed groups whenever woken to."""
+        waiter = group.waiter
         while True:
-            with self._cond:
-                while True:
-                    if wait_for is not None and wait_for.done:
-                        return
-                    if self._committed and not self._applying:
-                        groups = list(self._committed)
-                        self._committed.clear()
-                        self._applying = True
-                        break
-                    if wait_for is None:
-                        return
-                    self._cond.wait()
-            try:
-                for group in groups:
+            with self._lock:
+                if group.done:
+                    return
+                if self._committed and not self._applying:
+                    batch = list(self._committed)
+                    self._committed.clear()
+                    self._applying = True
+                else:
+                    batch = None
+                    waiter.clear()  # under the lock: a later set() is never lost
+            if batch is None:
+                waiter.wait()
+            else:
+                self._apply_batches(batch)
+
+    def _apply_batches(self, batch: list[_Group]) -> None:
+        """Apply `batch`, then whatever committed meanwhile, in order; then stand down."""
+        try:
+            while True:
+                for group in batch:
                     self._apply_group(group)
-            except BaseException as exc:
-                self._halt(exc, groups)
-                raise SequencerHalted(f"apply failed, the sequencer halted: {exc!r}") from exc
-            finally:
-                with self._cond:
-                    self._applying = False
-                    self._cond.notify_all()
+                    with self._lock:
+                        group.done = True
+                        group.waiter.set()
+                with self._lock:
+                    if not self._committed:
+                        self._applying = False
+                        self._idle.notify_all()
+                        return
+                    batch = list(self._committed)
+                    self._committed.clear()
+        except BaseException as exc:
+            self._halt(exc, batch)
+            raise SequencerHalted(f"apply failed, the sequencer halted: {exc!r}") from exc
 
     def _apply_group(self, group: _Group) -> None:
         apply = self.engine.apply
@@ -243,32 +273,51 @@ class Sequencer:
             if every and seq % every == 0:
                 self._snapshot(seq, group.ts[i], group.payloads[i])
             seq += 1
-        self._applied_seq = seq - 1
-        group.done = True
+            self._applied_seq = seq - 1
 
     def _snapshot(self, seq: int, ts_ms: int, payload: bytes) -> None:
-        """Snapshot the engine as of `seq`; a failure is logged, not fatal (the journal
-        alone can rebuild the state)."""
+        """Snapshot the engine as of `seq`: the bytes are taken here, between two
+        applies; the file is written and fsynced on a background thread (one at a
+        time) so callers do not wait for the disk. A failed save is logged, not fatal:
+        the journal alone can rebuild the state."""
+        assert self.snapshots is not None
+        snap = Snapshot(seq, self.engine.state_hash(), record_crc(seq, ts_ms, payload),
+                        self.engine.snapshot())
+        self._join_snapshot_saver()
+        self._saver = threading.Thread(target=self._save_snapshot, args=(snap,),
+                                       name="snapshot-saver", daemon=True)
+        self._saver.start()
+
+    def _save_snapshot(self, snap: Snapshot) -> None:
         assert self.snapshots is not None
         try:
-            anchor = record_crc(seq, ts_ms, payload)
-            self.snapshots.save(Snapshot(seq, self.engine.state_hash(), anchor, self.engine.snapshot()))
+            self.snapshots.save(snap)
         except OSError as exc:
-            log.error("snapshot at seq %d failed, continuing on the journal: %s", seq, exc)
+            log.error("snapshot at seq %d failed, continuing on the journal: %s", snap.seq, exc)
+
+    def _join_snapshot_saver(self) -> None:
+        if self._saver is not None:
+            self._saver.join()
+            self._saver = None
 
     # -- stopping -------------------------------------------------------------------
 
     def _halt(self, exc: BaseException, groups: list[_Group]) -> None:
-        with self._cond:
+        """Stop for good: fail every group not yet done and wake every waiter."""
+        with self._lock:
             if self._halted is None:
                 self._halted = exc
                 log.critical("sequencer halted: %r", exc)
-            for group in (*groups, *self._pending):
+            for group in (*groups, *self._pending, *self._committed):
                 if not group.done:
                     group.error = exc
                     group.done = True
+                    group.waiter.set()
             self._pending.clear()
-            self._cond.notify_all()
+            self._committed.clear()
+            self._applying = False
+            self._idle.notify_all()
+            self._has_work.notify()
 
     def _raise_if_stopped(self) -> None:
         if self._halted is not None:
@@ -281,15 +330,21 @@ class Sequencer:
 
     def close(self) -> None:
         """Commit and apply what is queued, then stop the writer thread (idempotent)."""
-        with self._cond:
-            queued = self._pending or self._committed
-            last = queued[-1] if queued else None
-        if last is not None and self._halted is None:
-            self._apply_committed(wait_for=last)
-        with self._cond:
+        with self._lock:
             self._closed = True
-            self._cond.notify_all()
-        self._writer.join()
+            self._has_work.notify()
+        self._writer.join()  # it commits everything pending before it stops
+        while True:
+            with self._lock:
+                while self._applying:
+                    self._idle.wait()
+                if not self._committed:
+                    break
+                batch = list(self._committed)
+                self._committed.clear()
+                self._applying = True
+            self._apply_batches(batch)
+        self._join_snapshot_saver()
 
     def __enter__(self) -> Sequencer:
         return self

@@ -114,7 +114,12 @@ def test_bench_journal__workload__prints_throughput(tmp_path: Path) -> None:
     replay_s = _timed(lambda: replay(journal))
     emit(name="replay_cmds_per_s", value=round(total / replay_s), unit="cmd/s", commands=total)
     journal.close()
+    _journal_alone(tmp_path, cmds)
+    _group_commit(tmp_path, cmds[:100_000])
 
+
+def _journal_alone(tmp_path: Path, cmds: list[Any]) -> None:
+    total = len(cmds)
     bare = Journal(tmp_path / "bare.db")
     bare_seq = Sequencer(AppliesNothing(), bare, max_batch=CHUNK)  # type: ignore[arg-type]
     bare_s = _timed(lambda: [bare_seq.submit_many(chunk) for chunk in chunks(cmds)])
@@ -122,8 +127,6 @@ def test_bench_journal__workload__prints_throughput(tmp_path: Path) -> None:
     bare.close()
     emit(name="journal_append_cmds_per_s", value=round(total / bare_s), unit="cmd/s",
          commands=total, engine="none: encode + commit only")
-
-    _group_commit(tmp_path, cmds[:100_000])
 
 
 def _group_commit(tmp_path: Path, cmds: list[Any]) -> None:

@@ -11,12 +11,14 @@ SIGKILL at random moments and starts it again on the same DIR.
 
 The stream is the benchmark workload (deposits, limit / post-only / IOC orders,
 cancels) on few accounts, so orders trade and rest, with index updates that
-random-walk the price, and the odd tick, withdrawal and cancel-all mixed in.
+random-walk the price, and the odd withdrawal, cancel-all and tick mixed in;
+each tick moves the clock 20 minutes on, so funding is settled mid-stream.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import sys
@@ -38,16 +40,19 @@ def command_stream(seed: int, total: int) -> list[object]:
     rng = random.Random(seed * 7919 + 1)
     cmds: list[object] = list(setup_commands(accounts=ACCOUNTS))
     index = dict(MIDS)
+    skipped_ms = 0  # each tick skips 20 minutes, so funding intervals pass mid-stream
     for cmd in workload(total, seed=seed, accounts=ACCOUNTS):
         if len(cmds) >= total:
             break
-        ts = cmd.ts_ms  # type: ignore[attr-defined]
+        cmd = dataclasses.replace(cmd, ts_ms=cmd.ts_ms + skipped_ms)  # type: ignore[type-var]
+        ts = cmd.ts_ms
         roll = rng.random()
         if roll < 0.04:
             market = rng.choice(sorted(index))
             index[market] = index[market] * (10_000 + rng.randint(-20, 20)) // 10_000
             cmds.append(UpdateIndex(market, index[market], ts, rng.random() < 0.1))
         elif roll < 0.05:
+            skipped_ms += 20 * 60 * 1000
             cmds.append(Tick(ts))
         elif roll < 0.055:
             cmds.append(Withdraw(account(rng.randrange(ACCOUNTS)), rng.randint(1, 500) * WAD, ts))

@@ -34,9 +34,9 @@ from tests.engine.crash_worker import command_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20_240_601
-TOTAL = 3_000
+TOTAL = 6_000
 KILLS = 6
-SNAPSHOT_EVERY = 400
+SNAPSHOT_EVERY = 700
 
 
 def _start(directory: Path) -> subprocess.Popen[str]:
@@ -78,21 +78,21 @@ def _kill(proc: subprocess.Popen[str], delay_s: float) -> None:
     assert proc.wait(timeout=30) == -signal.SIGKILL
 
 
-def test_crash_recovery__sigkill_at_random_moments__acked_once_and_same_state_hash(
-    tmp_path: Path,
-) -> None:
+def _crash_loop(directory: Path) -> tuple[list[int], list[tuple[int, int]], int, tuple[int, str]]:
+    """Start, kill (KILLS times) and restart the worker until it finishes the stream.
+    Returns (every ack in order, (durable seq, last ack) per start, kills, done line)."""
     rng = random.Random(SEED)
     acks: list[int] = []  # every ack line of every run, in order
     readies: list[tuple[int, int]] = []  # (durable seq at restart, last ack before the kill)
     kills = 0
     while True:
-        proc = _start(tmp_path)
+        proc = _start(directory)
         durable = _ready(proc)
         last_ack = acks[-1] if acks else 0
         readies.append((durable, last_ack))
         assert durable >= last_ack, f"restart at seq {durable} lost acknowledged seq {last_ack}"
         first_ack = len(acks)
-        limit, delay_s = rng.randint(1, 450), rng.uniform(0, 0.03)
+        limit, delay_s = rng.randint(1, 400), rng.uniform(0, 0.01)
         finished = _read_acks(proc, acks, limit if kills < KILLS else None)
         if finished is None:
             _kill(proc, delay_s)
@@ -100,9 +100,13 @@ def test_crash_recovery__sigkill_at_random_moments__acked_once_and_same_state_ha
         run_acks = acks[first_ack:]
         assert run_acks == list(range(durable + 1, durable + 1 + len(run_acks))), "acks out of order"
         if finished is not None:
-            break
+            return acks, readies, kills, finished
 
-    last_seq, worker_hash = finished
+
+def test_crash_recovery__sigkill_at_random_moments__acked_once_and_same_state_hash(
+    tmp_path: Path,
+) -> None:
+    acks, readies, kills, (last_seq, worker_hash) = _crash_loop(tmp_path)
     # (durable at restart, last acked before the kill): durable > acked means the kill
     # landed between a commit and its ack, the case that must not re-apply commands.
     print(f"restarts (durable seq, last acked seq): {readies[1:]}")

@@ -456,3 +456,26 @@ def test_recover__real_engine_workload__snapshot_and_replay_equal_live_hash(tmp_
         assert replay(journal).state_hash() == live
         half = replay(journal, until=1000)
         assert half.state_hash() == store.load(1000).state_hash
+
+
+def test_open__torn_last_transaction_in_wal__discarded_and_earlier_rows_kept(tmp_path: Path) -> None:
+    """A machine that dies mid-commit leaves a torn WAL tail. SQLite drops the whole
+    unfinished transaction on open (its caller was never acknowledged), and every row
+    it keeps passes its CRC: nothing to truncate by hand."""
+    import shutil
+
+    live = tmp_path / "live"
+    live.mkdir()
+    journal = Journal(live / "j.db")
+    journal.append_batch([(1, 1, b"\x01T"), (2, 2, b"\x01F"), (3, 3, b"\x01N")])
+    journal.append_batch([(s, s, b"\x01b\xff" + bytes([s]) * 255) for s in range(4, 40)])
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    shutil.copy(live / "j.db", crashed / "j.db")  # the files as a power cut would leave them
+    wal = (live / "j.db-wal").read_bytes()
+    (crashed / "j.db-wal").write_bytes(wal[:-100])  # the last frame, the commit frame, torn
+    journal.close()
+    with Journal(crashed / "j.db", verify_tail=None) as reopened:
+        assert reopened.last_seq() == 3
+        assert [r.payload for r in reopened.iter_from(1)] == [b"\x01T", b"\x01F", b"\x01N"]
+        reopened.append(4, 4, b"\x01T")  # and the journal continues from there
