@@ -179,7 +179,8 @@ class Desk:
             ts = max(boa.env.evm.patch.timestamp, last + 1)
             if ts > boa.env.evm.patch.timestamp:
                 boa.env.time_travel(seconds=ts - boa.env.evm.patch.timestamp)
-        self.markets.post_prices(market, index, mark, ts, self.price_signature(market, index, mark, ts))
+        signature = self.price_signature(market, index, mark, ts)
+        self.markets.post_prices(market, index, mark, ts, signature)
 
     def next_funding(self, market: int) -> int:
         return self.markets.next_funding_ts(market)
@@ -245,7 +246,8 @@ def _session_desk(contract_deployers, roles) -> Desk:
     with boa.env.prank(admin):
         usdc = contract_deployers["MockUSDC"].deploy()
         markets = contract_deployers["Markets"].deploy()
-        exchange = contract_deployers["Exchange"].deploy(usdc.address, markets.address, ESCAPE_DELAY)
+        exchange = contract_deployers["Exchange"].deploy(usdc.address, markets.address,
+                                                         ESCAPE_DELAY)
         markets.set_exchange(exchange.address)
         exchange.grantRole(SETTLER_ROLE, roles["settler"].address)
         exchange.grantRole(GUARDIAN_ROLE, roles["guardian"].address)

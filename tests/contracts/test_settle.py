@@ -8,7 +8,7 @@ import pytest
 
 from engine.core.rules import fee_cap, trade_cash
 from engine.eip712 import Domain
-from tests.contracts.conftest import BTC, ETH, ETH_PRICE, USDC, WAD, Desk, replace, sig_tuple
+from tests.contracts.conftest import BTC, ETH, ETH_PRICE, USDC, WAD, Desk, replace
 
 STEP = WAD // 1000
 TICK = WAD // 100

@@ -479,3 +479,36 @@ def test_open__torn_last_transaction_in_wal__discarded_and_earlier_rows_kept(tmp
         assert reopened.last_seq() == 3
         assert [r.payload for r in reopened.iter_from(1)] == [b"\x01T", b"\x01F", b"\x01N"]
         reopened.append(4, 4, b"\x01T")  # and the journal continues from there
+
+
+def test_submit__mixed_concurrent_callers_and_queries__journal_order_is_apply_order(
+    tmp_path: Path,
+) -> None:
+    engine = LedgerEngine()
+    journal = CountingJournal(tmp_path / "j.db")
+    sequencer = Sequencer(engine, journal, max_batch=16)
+    answered: list[int] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:  # a failed assertion here leaves seqs out of `answered`
+        for k in range(30):
+            cmds = commands(1 + (i + k) % 5, start=1000 * i + 10 * k + 1)
+            seqs = [seq for seq, _ in (sequencer.submit_many(cmds) if k % 2 else
+                                       [sequencer.submit(c) for c in cmds])]
+            if k % 2:  # one submit_many: consecutive seqs
+                assert seqs == list(range(seqs[0], seqs[0] + len(cmds)))
+            assert sequencer.query(lambda e: len(e.applied)) >= seqs[-1]
+            with lock:
+                answered.extend(seqs)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sequencer.close()
+    assert sorted(answered) == list(range(1, journal.last_seq() + 1))
+    assert all(len(tx) <= 16 for tx in journal.transactions)
+    assert engine.applied == [default_codec().decode(p) for p in _payloads(journal)]
+    assert replay(journal, ledger_factory).state_hash() == engine.state_hash()
+    journal.close()
