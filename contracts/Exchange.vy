@@ -286,8 +286,8 @@ def withdraw(amount: uint256):
 def cancel(order: Order):
     """
     @notice Cancel an order on chain; every later fill of it reverts.
-    @dev A resting order's filled slot is set to max_value; a non-resting
-         order (IOC, FOK) burns its nonce in the trader's bitmap.
+    @dev Spends the order's nonce in the trader's bitmap; a resting order's
+         filled slot is also set to max_value (reads as cancelled).
     @param order The order exactly as signed; msg.sender must be its trader.
     """
     assert msg.sender == order.trader, "exchange: not the trader"

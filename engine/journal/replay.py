@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from engine.journal.codec import Codec, default_codec
 from engine.journal.errors import JournalCorrupt
 from engine.journal.journal import Journal, record_crc
-from engine.journal.snapshots import SnapshotStore
+from engine.journal.snapshots import Snapshot, SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def recover(
     return engine, last
 
 
-def _restore(snap: Any, journal: Journal, factory: EngineFactory) -> Replayable | None:
+def _restore(snap: Snapshot, journal: Journal, factory: EngineFactory) -> Replayable | None:
     row = journal.read(snap.seq)
     if record_crc(row.seq, row.ts_ms, row.payload) != snap.anchor_crc:
         log.warning("skipping snapshot %d: it was taken on a different journal", snap.seq)
