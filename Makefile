@@ -3,11 +3,12 @@ PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+ANVIL   := .cache/npm/node_modules/.bin/anvil
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 export MPLBACKEND := Agg
 
-.PHONY: setup compile test test-fast demo bench bench-gas clean
+.PHONY: setup compile test test-fast demo bench bench-gas anvil clean
 
 $(STAMP): requirements.lock
 	$(PY) -m venv $(VENV)
@@ -18,16 +19,23 @@ $(STAMP): requirements.lock
 
 setup: $(STAMP)
 
+# anvil, a real JSON-RPC node, from the npm registry (bound to 127.0.0.1 by its users)
+$(ANVIL):
+	npm install --silent --no-audit --no-fund --prefix .cache/npm @foundry-rs/anvil@1.7.1
+	$(ANVIL) --version
+
+anvil: $(ANVIL)
+
 compile: setup
 	$(BIN)/ape compile
 
-test: compile
+test: compile anvil
 	$(BIN)/pytest -q -m "not bench and not slow" tests
 
 demo: compile
 	$(BIN)/perpx demo
 
-bench: compile
+bench: compile anvil
 	$(BIN)/pytest -q -s -m bench tests/bench
 
 bench-gas: compile
