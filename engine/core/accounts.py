@@ -131,6 +131,22 @@ class Ledger:
         # accounts whose cash or positions changed since the liquidation index last looked
         self.dirty: set[str] = set()
         self.liq_index: Any = None  # owned by engine.core.liquidation
+        # account -> an upper bound of the initial margin of its worst case (positions
+        # and resting orders), WAD quote: the engine's pre-trade fast path
+        # (engine.core.risk.checked_with_cache). Not state. A mark change clears it; a
+        # fill of q in a cross position raises the bound by margin_requirement(q, mark,
+        # IMF) (the worst case grows by at most q); one touching an isolated position
+        # drops the account's entry.
+        self.risk_cache: dict[str, int] = {}
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("risk_cache", None)  # a cache, not state: never snapshotted
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.risk_cache = {}
 
     # ---- pools -----------------------------------------------------------------
     @property
@@ -192,6 +208,7 @@ class Ledger:
         if mark <= 0:
             raise LedgerError(f"set_mark: mark must be positive, got {mark}")
         self.marks[market] = mark
+        self.risk_cache.clear()
 
     # ---- funding -------------------------------------------------------------------
     def _settle_funding(self, account: str, acct: Account, market: int) -> int:
@@ -200,7 +217,10 @@ class Ledger:
         if pos is None:
             return 0
         index = self.funding_index[market]
-        owed = rules.funding_owed(pos.size, index, pos.last_index)
+        last = pos.last_index
+        if index == last:
+            return 0  # rules.funding_owed(size, i, i) == 0
+        owed = rules.funding_owed(pos.size, index, last)
         pos.last_index = index
         if owed:
             acct.cash -= owed
@@ -264,24 +284,45 @@ class Ledger:
             raise LedgerError(f"apply_fill: size and price must be positive, got {size}, {price}")
         if buyer == seller:
             raise LedgerError("apply_fill: buyer and seller must differ (self-trade)")
-        b_acct, s_acct = self._account(buyer), self._account(seller)
+        return FillResult(market, size, price, *self.fill(market, buyer, seller, size, price,
+                                                           buyer_fee, seller_fee,
+                                                           buyer_isolated, seller_isolated))
+
+    def fill(self, market: int, buyer: str, seller: str, size: int, price: int,
+             buyer_fee: int, seller_fee: int, buyer_isolated: bool, seller_isolated: bool
+             ) -> tuple[int, int, int, int, int, int, int]:
+        """`apply_fill` without its argument checks, for a caller that guarantees them
+        (the engine's matcher: known market, size and price > 0, buyer != seller).
+        Returns (buyer realized, seller realized, buyer funding, seller funding, dust,
+        buyer size after, seller size after), all WAD."""
+        accounts = self.accounts
+        b_acct = accounts.get(buyer)
+        if b_acct is None:
+            b_acct = accounts[buyer] = Account(cash=0)
+        s_acct = accounts.get(seller)
+        if s_acct is None:
+            s_acct = accounts[seller] = Account(cash=0)
         b_funding = self._settle_funding(buyer, b_acct, market)
         s_funding = self._settle_funding(seller, s_acct, market)
-        cash = rules.trade_cash(size, price)
-        b_acct.cash -= cash.buyer_pays + buyer_fee
-        s_acct.cash += cash.seller_receives - seller_fee
+        product = size * price
+        receives = product // WAD  # rules.trade_cash: the seller's leg rounds down
+        pays = -((-product) // WAD)  # the buyer's leg rounds up
+        dust = pays - receives
+        b_acct.cash -= pays + buyer_fee
+        s_acct.cash += receives - seller_fee
         self.fee_pool += buyer_fee + seller_fee
-        self.accounts[INSURANCE].cash += cash.dust
+        insurance = accounts[INSURANCE]
+        insurance.cash += dust
         b_real, b_after = self._trade(buyer, b_acct, market, size, price, buyer_isolated)
         s_real, s_after = self._trade(seller, s_acct, market, -size, price, seller_isolated)
-        self.dirty.add(buyer)
-        self.dirty.add(seller)
-        self.dirty.add(INSURANCE)
+        dirty = self.dirty
+        dirty.add(buyer)
+        dirty.add(seller)
+        dirty.add(INSURANCE)
         if self.open_interest[market] == 0 and self.funding_pool[market]:
-            self.accounts[INSURANCE].cash += self.funding_pool[market]
+            insurance.cash += self.funding_pool[market]
             self.funding_pool[market] = 0
-        return FillResult(market, size, price, b_real, s_real, b_funding, s_funding,
-                          cash.dust, b_after, s_after)
+        return b_real, s_real, b_funding, s_funding, dust, b_after, s_after
 
     def _trade(self, account: str, acct: Account, market: int, delta: int, price: int,
                isolated: bool) -> tuple[int, int]:
@@ -289,10 +330,10 @@ class Ledger:
         pos = acct.positions.get(market)
         if pos is None:
             pos = acct.positions[market] = Position(0, self.funding_index[market], 0, 0, 0)
+        was_isolated = pos.isolated
         old = pos.size
         new = old + delta
         realized = 0
-        imf = self.markets[market].imf
         if old == 0 or (old > 0) == (delta > 0):  # open or increase
             if old == 0:
                 pos.isolated = isolated
@@ -300,7 +341,8 @@ class Ledger:
             else:
                 pos.entry_price = (abs(old) * pos.entry_price + abs(delta) * price) // abs(new)
             if pos.isolated:
-                pos.isolated_margin += rules.margin_requirement(delta, price, imf)
+                pos.isolated_margin += rules.margin_requirement(delta, price,
+                                                                self.markets[market].imf)
         else:  # reduce, close or flip
             closed = min(abs(delta), abs(old))
             sign = 1 if old > 0 else -1
@@ -314,17 +356,25 @@ class Ledger:
             elif (new > 0) != (old > 0):  # flipped: the remainder opens at price
                 pos.entry_price = price
                 pos.isolated = isolated
-                pos.isolated_margin = (rules.margin_requirement(new, price, imf) if isolated
-                                       else 0)
+                pos.isolated_margin = (rules.margin_requirement(new, price,
+                                                                self.markets[market].imf)
+                                       if isolated else 0)
         pos.size = new
-        self._track_open_interest(market, old, new)
-        holders = self.holders[market]
+        bound = self.risk_cache.get(account)
+        if bound is not None:
+            if was_isolated or pos.isolated:
+                del self.risk_cache[account]
+            else:
+                self.risk_cache[account] = bound + rules.margin_requirement(
+                    delta, self.marks.get(market, 0), self.markets[market].imf)
+        # open interest counts the long side
+        self.open_interest[market] += (new if new > 0 else 0) - (old if old > 0 else 0)
         if new == 0:
-            holders.pop(account, None)
+            self.holders[market].pop(account, None)
             if pos.isolated:  # nothing left to carry: the remaining margin is cross again
                 pos.isolated_margin = 0
         else:
-            holders[account] = pos
+            self.holders[market][account] = pos
         return realized, new
 
     def _track_open_interest(self, market: int, old: int, new: int) -> None:
@@ -387,10 +437,13 @@ class Ledger:
         if acct is None:
             return 0
         total = acct.cash
+        marks, index = self.marks, self.funding_index
         for market, pos in acct.positions.items():
-            if pos.size:
-                total += (rules.position_value(pos.size, self.marks.get(market, 0))
-                          - self._owed(market, pos))
+            size = pos.size
+            if size:
+                # rules.position_value (floor) - rules.funding_owed (ceil), inlined
+                total += ((size * marks.get(market, 0)) // WAD
+                          + (-size * (index[market] - pos.last_index)) // WAD)
         return total
 
     def _requirement(self, account: str, imf: bool, only_cross: bool) -> int:
@@ -398,11 +451,14 @@ class Ledger:
         if acct is None:
             return 0
         total = 0
+        marks, specs = self.marks, self.markets
         for market, pos in acct.positions.items():
-            if pos.size and not (only_cross and pos.isolated):
-                spec = self.markets[market]
-                total += rules.margin_requirement(pos.size, self.marks.get(market, 0),
-                                                  spec.imf if imf else spec.mmf)
+            size = pos.size
+            if size and not (only_cross and pos.isolated):
+                spec = specs[market]
+                fraction = spec.imf if imf else spec.mmf
+                # rules.margin_requirement: |size| x mark, then x fraction, each rounded up
+                total += -((-(-((-abs(size) * marks.get(market, 0)) // WAD)) * fraction) // WAD)
         return total
 
     def initial_margin(self, account: str) -> int:
@@ -430,14 +486,25 @@ class Ledger:
                 - rules.position_value(pos.size, pos.entry_price) - self._owed(market, pos))
 
     def cross_equity(self, account: str) -> int:
-        """Equity minus the equity of every isolated position, WAD quote."""
+        """Equity minus the equity of every isolated position, WAD quote.
+
+        One pass: a cross position adds its value at mark less funding owed; an
+        isolated one adds value(size, entry) - isolated_margin, which is what is
+        left of it in `equity - isolated_equity`."""
         acct = self.accounts.get(account)
         if acct is None:
             return 0
-        total = self.equity(account)
+        total = acct.cash
+        marks, index = self.marks, self.funding_index
         for market, pos in acct.positions.items():
-            if pos.size and pos.isolated:
-                total -= self.isolated_equity(account, market)
+            size = pos.size
+            if not size:
+                continue
+            if pos.isolated:
+                total += (size * pos.entry_price) // WAD - pos.isolated_margin
+            else:
+                total += ((size * marks.get(market, 0)) // WAD
+                          + (-size * (index[market] - pos.last_index)) // WAD)
         return total
 
     def cross_initial_margin(self, account: str) -> int:

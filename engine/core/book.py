@@ -309,16 +309,15 @@ class Book:
             return 0
         levels = self._asks if is_buy else self._bids
         own = self._by_trader.get(trader)
-        own_prices = {o.price for o in own.values() if o.is_buy != is_buy} if own else set()
+        # the trader's own remaining per price on the side it would take (excluded by STP)
+        own_at: dict[int, int] = {}
+        if own:
+            for o in own.values():
+                if o.is_buy != is_buy:
+                    own_at[o.price] = own_at.get(o.price, 0) + o.remaining
         total = 0
         for price in self._prices_within(is_buy, limit_price):
-            level = levels[price]
-            if price in own_prices:
-                for order in level.orders():
-                    if order.trader != trader:
-                        total += order.remaining
-            else:
-                total += level.total
+            total += levels[price].total - own_at.get(price, 0)
             if total >= size:
                 return size
         return total

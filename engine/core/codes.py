@@ -32,6 +32,7 @@ class RejectCode(IntEnum):
     TRIGGER_OFF_TICK = 1013
     STAKE_NEGATIVE = 1014
     NO_MARK_PRICE = 1015
+    NONCE_REUSED = 1016
     # 2xxx risk
     INSUFFICIENT_MARGIN = 2001
     REDUCE_ONLY_WOULD_INCREASE = 2002
@@ -67,6 +68,7 @@ DESCRIPTIONS: dict[RejectCode, str] = {
     RejectCode.TRIGGER_OFF_TICK: "trigger_price must be a multiple of the market's tick_size",
     RejectCode.STAKE_NEGATIVE: "stake must not be negative",
     RejectCode.NO_MARK_PRICE: "the market has no mark price yet",
+    RejectCode.NONCE_REUSED: "the trader already used this nonce for an accepted order",
     RejectCode.INSUFFICIENT_MARGIN: "after the order the account would not meet initial margin",
     RejectCode.REDUCE_ONLY_WOULD_INCREASE: "a reduce-only order would open or increase a position",
     RejectCode.WITHDRAWAL_EXCEEDS_FREE_COLLATERAL: "the amount exceeds free collateral",

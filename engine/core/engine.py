@@ -13,8 +13,8 @@ and funding is settled at every UTC-aligned funding timestamp passed, each
 separately (engine/core/sweeps.py). An `UpdateIndex` then moves the mark,
 fires stop / take-profit orders and runs the liquidation sweep.
 
-The order of one `PlaceOrder`: validation (1xxx) -> duplicate -> fee cap ->
-reduce-only clamp (2002) -> post-only / FOK / IOC book checks (3xxx) ->
+The order of one `PlaceOrder`: validation (1xxx) -> duplicate hash -> nonce
+reuse (1016) -> fee cap -> reduce-only clamp (2002) -> post-only / FOK / IOC book checks (3xxx) ->
 pre-trade initial margin counting the account's resting orders (2001) ->
 `OrderAccepted` -> matching with self-trade prevention -> one
 `TradeExecuted` per fill -> rest the remainder (GTC) or cancel it (IOC).
@@ -60,6 +60,13 @@ from engine.core.events import (
 from engine.core.markets import MarketSpec
 from engine.core.orders import Order
 from engine.core.queries import QueriesMixin
+from engine.core.rules import (
+    FLAG_FOK,
+    FLAG_ISOLATED,
+    FLAG_POST_ONLY,
+    FLAG_REDUCE_ONLY,
+    FLAGS_NON_RESTING,
+)
 from engine.core.sweeps import SweepsMixin
 from engine.core.triggers import NEVER_MS, ExpiryQueue, TriggerBook
 from engine.core.validation import check_fee_cap, check_shape
@@ -77,7 +84,7 @@ class Engine(SweepsMixin, QueriesMixin):
         "specs", "books", "ledger", "orders", "triggers", "expiries", "marks", "breakers",
         "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",
         "_seq", "_clock", "_next_due", "_liq_nonce", "_rates", "_exposure", "_reduce_only",
-        "_pending", "_dispatch",
+        "_pending", "_nonces", "_dispatch",
     )
 
     def __init__(self, markets: tuple[MarketSpec, ...]) -> None:
@@ -107,6 +114,8 @@ class Engine(SweepsMixin, QueriesMixin):
         # (account, market) -> resting reduce-only order hashes, oldest first
         self._reduce_only: dict[tuple[str, int], list[bytes]] = {}
         self._pending: dict[str, dict[bytes, int]] = {}  # trader -> {trigger order: market}
+        # trader -> nonces of its accepted orders: the contract spends a nonce bit per order
+        self._nonces: dict[str, set[int]] = {}
         self._init_sweeps()
         self._dispatch = self._make_dispatch()
 
@@ -165,34 +174,62 @@ class Engine(SweepsMixin, QueriesMixin):
     def _place(self, cmd: PlaceOrder, ts: int, out: list) -> None:
         order = cmd.order
         h = cmd.order_hash
-        spec = self.specs.get(order.market)
-        bad = check_shape(order, spec, ts)
+        trader, market = order.trader, order.market
+        bad = check_shape(order, self.specs.get(market), ts)
         if bad is not None:
-            return self._reject(out, ts, h, order.trader, bad[0], bad[1])
+            return self._reject(out, ts, h, trader, bad[0], bad[1])
         if h in self.orders:
-            return self._reject(out, ts, h, order.trader, RejectCode.DUPLICATE_ORDER,
+            return self._reject(out, ts, h, trader, RejectCode.DUPLICATE_ORDER,
                                 f"order_hash: 0x{h.hex()} was already accepted")
-        maker_rate, taker_rate = self.fee_rates(order.trader, order.market)
+        used = self._nonces.get(trader)
+        if used is not None and order.nonce in used:
+            return self._reject(out, ts, h, trader, RejectCode.NONCE_REUSED,
+                                f"nonce: {order.nonce} was already used by an accepted order of "
+                                f"{trader}; sign the order with a fresh nonce")
+        rates = self._rates.get((trader, market))
+        if rates is None:
+            rates = self.fee_rates(trader, market)
         if order.trigger_price:
-            return self._place_trigger(cmd, ts, out, taker_rate)
-        book = self.books[order.market]
-        if order.post_only or (order.can_rest and not book.would_cross(order.is_buy,
-                                                                        order.limit_price)):
-            bad = check_fee_cap(order, maker_rate, "maker")
-        else:
-            bad = check_fee_cap(order, taker_rate, "taker")
-        if bad is not None:
-            return self._reject(out, ts, h, order.trader, bad[0], bad[1])
+            return self._place_trigger(cmd, ts, out, rates[1])
+        flags = order.flags
+        is_buy, limit = order.is_buy, order.limit_price
+        if flags & FLAG_POST_ONLY:
+            maker = True
+        elif flags & FLAGS_NON_RESTING:
+            maker = False
+        else:  # a resting-capable limit order is charged as maker unless it crosses now
+            book = self.books[market]
+            best = book._best_ask if is_buy else book._best_bid  # noqa: SLF001 - hot path
+            maker = best is None or (limit < best if is_buy else limit > best)
+        rate = rates[0] if maker else rates[1]
+        if order.max_fee_rate < rate:
+            bad = check_fee_cap(order, rate, "maker" if maker else "taker")
+            return self._reject(out, ts, h, trader, bad[0], bad[1])  # type: ignore[index]
         bad = self._pre_trade(order, order.size)
         if bad is not None:
-            return self._reject(out, ts, h, order.trader, bad[0], bad[1])
+            return self._reject(out, ts, h, trader, bad[0], bad[1])
         rec = OrderRecord(order, cmd.signature, OPEN, 0, ts)
         self.orders[h] = rec
-        self._seq += 1
-        rec.seq = self._seq
-        out.append(OrderAccepted(self._seq, ts, h, order.trader, order.market, order.is_buy,
-                                 order.size, order.limit_price, 0, order.flags, False))
-        self._execute(h, rec, self._clamp_reduce_only(order, order.size), ts, out)
+        if used is None:
+            self._nonces[trader] = {order.nonce}
+        else:
+            used.add(order.nonce)
+        self._seq = seq = self._seq + 1
+        rec.seq = seq
+        out.append(OrderAccepted(seq, ts, h, trader, market, is_buy, order.size, limit, 0, flags,
+                                 False))
+        size = order.size
+        if flags & FLAG_REDUCE_ONLY:
+            size = risk.reduce_only_size(self.ledger, trader, market, is_buy, size)
+        self._execute(h, rec, size, ts, out)
+
+    def _use_nonce(self, order: Order) -> None:
+        """Spend the (trader, nonce) of an accepted order (checked by `_place`, code 1016)."""
+        used = self._nonces.get(order.trader)
+        if used is None:
+            self._nonces[order.trader] = {order.nonce}
+        else:
+            used.add(order.nonce)
 
     def _clamp_reduce_only(self, order: Order, size: int) -> int:
         if not order.reduce_only:
@@ -202,32 +239,37 @@ class Engine(SweepsMixin, QueriesMixin):
     def _pre_trade(self, order: Order, size: int) -> tuple[RejectCode, str] | None:
         """Reduce-only, book (3xxx) and margin (2xxx) checks of an order about to trade."""
         trader, market, is_buy, limit = order.trader, order.market, order.is_buy, order.limit_price
-        if order.reduce_only:
+        flags = order.flags
+        if flags & FLAG_REDUCE_ONLY:
             size = self._clamp_reduce_only(order, size)
             if size == 0:
                 return (RejectCode.REDUCE_ONLY_WOULD_INCREASE,
                         "flags: reduce-only (1) order on the side that would open or increase "
                         "the position")
         book = self.books[market]
-        if order.post_only:
+        if flags & FLAG_POST_ONLY:
             if book.would_cross(is_buy, limit):
                 best = book.best_ask() if is_buy else book.best_bid()
                 return (RejectCode.POST_ONLY_WOULD_CROSS,
                         f"limit_price: {limit} would cross the best {'ask' if is_buy else 'bid'} "
                         f"{best}; post-only orders must rest")
-        elif order.fok:
+        elif flags & FLAG_FOK:
             can = book.fillable(trader, is_buy, limit, size)
             if can < size:
                 return (RejectCode.FOK_NOT_FILLABLE,
                         f"size: only {can} of {size} is fillable within limit_price {limit}")
-        elif not order.can_rest and book.fillable(trader, is_buy, limit, 1) == 0:
+        elif flags & FLAGS_NON_RESTING and book.fillable(trader, is_buy, limit, 1) == 0:
             return self._nothing_to_take(book, trader, is_buy, limit)
-        if order.reduce_only:
+        if flags & FLAG_REDUCE_ONLY:
             return None  # never increases exposure; the margin check is not needed
-        code = risk.pre_trade_check(self.ledger, trader, market, is_buy, size, limit,
-                                    self._resting_exposure(trader))
+        code = risk.checked_with_cache(self.ledger, trader, market, is_buy, size, limit,
+                                       self._exposure.get(trader))
         if code is None:
             return None
+        return self._margin_rejection(code, trader, market, size, limit)
+
+    def _margin_rejection(self, code: int, trader: str, market: int, size: int, limit: int
+                          ) -> tuple[RejectCode, str]:
         if code == RejectCode.NO_MARK_PRICE:
             return code, f"market: {market} has no mark price yet; wait for the first index"
         equity = self.ledger.equity(trader)
@@ -268,7 +310,11 @@ class Engine(SweepsMixin, QueriesMixin):
         return out
 
     def _expose(self, trader: str, market: int, is_buy: bool, size: int, price: int) -> None:
-        """Add (size > 0) or remove (size < 0) resting exposure, WAD base at WAD price."""
+        """Add (size > 0) or remove (size < 0) resting exposure, WAD base at WAD price.
+
+        A decrease keeps the pre-trade cache (risk.checked_with_cache) valid: the
+        worst-case requirement can only fall, and the resting loss is re-tested at
+        every use."""
         by_market = self._exposure.get(trader)
         if by_market is None:
             by_market = self._exposure[trader] = {}
@@ -289,6 +335,8 @@ class Engine(SweepsMixin, QueriesMixin):
         Returns the size filled."""
         order = rec.order
         trader, market, is_buy, limit = order.trader, order.market, order.is_buy, order.limit_price
+        flags = order.flags
+        can_rest = not flags & FLAGS_NON_RESTING
         book = self.books[market]
         matches, stp = book.match(trader, is_buy, limit, size)
         for resting in stp:
@@ -297,21 +345,23 @@ class Engine(SweepsMixin, QueriesMixin):
         if matches:
             filled = self._settle_matches(market, h, order, matches, ts, out, False)
             rec.filled += filled
-        left = order.size - rec.filled if order.can_rest else size - filled
-        if order.reduce_only and order.can_rest:
+        left = order.size - rec.filled if can_rest else size - filled
+        if flags & FLAG_REDUCE_ONLY and can_rest:
             left = self._clamp_reduce_only(order, left)
         if left <= 0:
             rec.status = FILLED if rec.filled else CANCELLED
             if not rec.filled:
                 rec.reason = "reduce-only"
-        elif order.can_rest:
+        elif can_rest:
             book.insert(h, trader, is_buy, limit, left)
             self._expose(trader, market, is_buy, left, limit)
             if order.expiry:
                 self.expiries.add(h, order.expiry, rec.seq)
                 if self.expiries.next_ms < self._next_due:
                     self._next_due = self.expiries.next_ms
-            if order.reduce_only:
+            if flags & FLAG_REDUCE_ONLY:
+                # rested without a margin check: its exposure is not in the cached bound
+                self.ledger.risk_cache.pop(trader, None)
                 self._reduce_only.setdefault((trader, market), []).append(h)
         else:
             rec.status = FILLED if rec.filled else CANCELLED
@@ -327,48 +377,78 @@ class Engine(SweepsMixin, QueriesMixin):
         Fees: each side's stake-tier rate, never above the rate its order signed
         (max_fee_rate), so the contract's fee check always holds. A liquidation
         taker pays the liquidation fee (capped at its equity) to insurance instead."""
-        ledger, orders = self.ledger, self.orders
+        ledger_fill, orders, rates = self.ledger.fill, self.orders, self._rates
+        exposure, fills, expiries = self._exposure, self.fills, self.expiries
         taker = taker_order.trader
         is_buy = taker_order.is_buy
+        taker_isolated = bool(taker_order.flags & FLAG_ISOLATED)
         taker_rate = min(self.fee_rates(taker, market)[1], taker_order.max_fee_rate)
-        touched = {taker}
+        taker_history = None
+        makers = []
         filled = 0
+        seq = self._seq
         for m in matches:
             size, price = m.size, m.price
             maker_hash, maker = m.maker_id, m.maker_trader
             maker_rec = orders[maker_hash]
             maker_order = maker_rec.order
             notional = size * price // WAD
-            rate = min(self.fee_rates(maker, market)[0], maker_order.max_fee_rate)
+            maker_rates = rates.get((maker, market))
+            if maker_rates is None:
+                maker_rates = self.fee_rates(maker, market)
+            rate = maker_rates[0]
+            if maker_order.max_fee_rate < rate:
+                rate = maker_order.max_fee_rate
             maker_fee = -(-notional * rate // WAD)
             taker_fee = 0 if liquidation else -(-notional * taker_rate // WAD)
+            maker_isolated = bool(maker_order.flags & FLAG_ISOLATED)
             if is_buy:
-                ledger.apply_fill(market, taker, maker, size, price, taker_fee, maker_fee,
-                                  buyer_isolated=taker_order.isolated,
-                                  seller_isolated=maker_order.isolated)
+                ledger_fill(market, taker, maker, size, price, taker_fee, maker_fee,
+                            taker_isolated, maker_isolated)
             else:
-                ledger.apply_fill(market, maker, taker, size, price, maker_fee, taker_fee,
-                                  buyer_isolated=maker_order.isolated,
-                                  seller_isolated=taker_order.isolated)
+                ledger_fill(market, maker, taker, size, price, maker_fee, taker_fee,
+                            maker_isolated, taker_isolated)
             if liquidation:
                 taker_fee = self._charge_liquidation_fee(taker, market, size, price)
             maker_rec.filled += size
-            self._expose(maker, market, not is_buy, -size, price)
+            # the maker's resting exposure shrinks by the fill (inline `_expose`)
+            by_market = exposure[maker]
+            row = by_market[market]
+            if is_buy:
+                row[2] -= size
+                row[3] -= size * price
+            else:
+                row[0] -= size
+                row[1] -= size * price
+            if not (row[0] or row[2]):
+                del by_market[market]
+                if not by_market:
+                    del exposure[maker]
             if m.maker_remaining == 0:
                 maker_rec.status = FILLED
                 if maker_order.expiry:
-                    self.expiries.discard(maker_hash)
+                    expiries.discard(maker_hash)
             filled += size
-            touched.add(maker)
-            self._seq += 1
-            ev = TradeExecuted(self._seq, ts, market, maker, taker, maker_hash, taker_hash,
+            makers.append(maker)
+            seq += 1
+            ev = TradeExecuted(seq, ts, market, maker, taker, maker_hash, taker_hash,
                                is_buy, size, price, maker_fee, taker_fee, liquidation)
             out.append(ev)
-            self._record_fill(maker, ev)
-            self._record_fill(taker, ev)
-        for account in sorted(touched):
-            if (account, market) in self._reduce_only:
-                self._shrink_reduce_only(account, market, ts, out)
+            history = fills.get(maker)
+            if history is None:
+                history = fills[maker] = deque(maxlen=FILL_HISTORY)
+            history.append(ev)
+            if taker_history is None:
+                taker_history = fills.get(taker)
+                if taker_history is None:
+                    taker_history = fills[taker] = deque(maxlen=FILL_HISTORY)
+            taker_history.append(ev)
+        self._seq = seq
+        reduce_only = self._reduce_only
+        if reduce_only:
+            for account in sorted({taker, *makers}):
+                if (account, market) in reduce_only:
+                    self._shrink_reduce_only(account, market, ts, out)
         return filled
 
     def _record_fill(self, account: str, ev: TradeExecuted) -> None:
@@ -564,6 +644,11 @@ class Engine(SweepsMixin, QueriesMixin):
         rows = state.pop("books")
         for name, value in state.items():
             setattr(self, name, value)
+        if "_nonces" not in state:  # a snapshot from before nonce tracking: rebuild it
+            self._nonces = {}
+            for rec in self.orders.values():
+                if not rec.order.liquidation:
+                    self._use_nonce(rec.order)
         self.books = {m: _book_from_rows(m, r) for m, r in rows.items()}
         self._dispatch = self._make_dispatch()
 

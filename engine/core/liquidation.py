@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from sortedcontainers import SortedList
 
@@ -37,11 +38,17 @@ class LiquidationIndex:
         self.longs: dict[int, SortedList] = {m: SortedList() for m in ledger.markets}
         self.shorts: dict[int, SortedList] = {m: SortedList() for m in ledger.markets}
         self.multi: dict[int, set[str]] = {m: set() for m in ledger.markets}
-        self.entries: dict[str, list[tuple[int, bool, tuple[int, int, str, int]]]] = {}
+        self.entries: dict[str, list[tuple[int, bool, tuple[int, int, tuple[str, int]]]]] = {}
+        # single-position unit -> (market, size, C): the unit's equity at mark m is
+        # C + floor(size x m / WAD) exactly (cross equity, or the isolated position's)
+        self.unit_terms: dict[tuple[str, int], tuple[int, int, int]] = {}
         self.multi_of: dict[str, tuple[int, ...]] = {}
         # cross accounts with several positions: (C, ((market, size, mmf), ...)) so that
         # cross equity - cross MM = C + sum(value at mark - maintenance), checked exactly
         self.multi_data: dict[str, tuple[int, tuple[tuple[int, int, int], ...]]] = {}
+        # market -> (the other markets' marks, {account: (C + their terms, size, mmf)}):
+        # a sweep of one market then computes one term per multi-position account
+        self.partials: dict[int, tuple[tuple, dict[str, tuple[int, int, int]]]] = {}
         ledger.dirty.update(a for a, acct in ledger.accounts.items() if acct.positions)
 
     def multi_is_liquidatable(self, account: str, marks: dict[int, int]) -> bool:
@@ -54,6 +61,34 @@ class LiquidationIndex:
             total += (-notional * mmf) // WAD  # minus step 2, rounded up
         return total < 0
 
+    def multi_partials(self, market: int, marks: dict[int, int]
+                       ) -> dict[str, tuple[int, int, int]]:
+        """For every multi-position cross account holding `market`: (C plus the exact
+        terms of its other markets at their current marks, size here, mmf here), so
+        that its cross equity - cross MM = partial + term(market). Cached until a
+        mark of another market changes; accounts re-keyed since are filled in."""
+        others = tuple(marks.get(m, 0) for m in sorted(self.multi) if m != market)
+        cached = self.partials.get(market)
+        if cached is None or cached[0] != others:
+            cached = self.partials[market] = (others, {})
+        table = cached[1]
+        if len(table) != len(self.multi[market]):
+            for account in self.multi[market]:
+                if account in table:
+                    continue
+                total, terms = self.multi_data[account]
+                here = (0, 0)
+                for m, size, mmf in terms:
+                    if m == market:
+                        here = (size, mmf)
+                        continue
+                    mark = marks.get(m, 0)
+                    total += (size * mark) // WAD  # rules.position_value
+                    notional = -((-abs(size) * mark) // WAD)  # rules.margin_requirement
+                    total += (-notional * mmf) // WAD
+                table[account] = (total, here[0], here[1])
+        return table
+
     def refresh(self, ledger: Ledger) -> None:
         """Re-key every account the ledger marked dirty."""
         for account in ledger.dirty:
@@ -65,8 +100,12 @@ class LiquidationIndex:
     def _remove(self, account: str) -> None:
         for market, is_long, key in self.entries.pop(account, ()):
             (self.longs if is_long else self.shorts)[market].remove(key)
+            del self.unit_terms[key[2]]
         for market in self.multi_of.pop(account, ()):
             self.multi[market].discard(account)
+            cached = self.partials.get(market)
+            if cached is not None:
+                cached[1].pop(account, None)
         self.multi_data.pop(account, None)
 
     def _add(self, ledger: Ledger, account: str) -> None:
@@ -100,23 +139,26 @@ class LiquidationIndex:
                 (m, size, ledger.markets[m].mmf) for m, size in cross))
             for market in markets:
                 self.multi[market].add(account)
-        for market, is_long, key in entries:
+        for market, is_long, key, terms in entries:
             (self.longs if is_long else self.shorts)[market].add(key)
+            self.unit_terms[key[2]] = terms
         if entries:
-            self.entries[account] = entries
+            self.entries[account] = [(market, is_long, key) for market, is_long, key, _ in entries]
 
     @staticmethod
     def _entry(ledger: Ledger, account: str, market: int, tag: int, size: int, const: int
-               ) -> tuple[int, bool, tuple[int, int, str, int]]:
+               ) -> tuple:
+        """(market, is_long, sorted-list key (safe, sure, (account, tag)), (market, size, C))."""
         mmf = ledger.markets[market].mmf
+        unit = (account, tag)
         if size > 0:  # liquidatable surely when m < sure, never when m >= safe
             den = size * (WAD - mmf)
             sure = -((const * _W2) // den)  # ceil(-C W^2 / den)
             safe = -(((const - 3) * _W2) // den)  # ceil((3 - C) W^2 / den)
-            return market, True, (safe, sure, account, tag)
+            return market, True, (safe, sure, unit), (market, size, const)
         den = -size * (WAD + mmf)  # liquidatable surely when m > sure, never when m <= safe
         return market, False, (floor_div((const - 3) * _W2, den), floor_div(const * _W2, den),
-                               account, tag)
+                               unit), (market, size, const)
 
 
 def _index(ledger: Ledger) -> LiquidationIndex:
@@ -149,24 +191,34 @@ def find_liquidatable_units(ledger: Ledger, markets: Iterable[int] | None = None
     given markets' marks are taken to have moved (default: all markets)."""
     idx = _index(ledger)
     found: set[tuple[str, int]] = set()
-    check: set[tuple[str, int]] = set()
+    check: list[tuple[str, int]] = []
+    add, maybe = found.add, check.append
+    marks = ledger.marks
     for market in ledger.markets if markets is None else markets:
-        mark = ledger.marks.get(market)
+        mark = marks.get(market)
         if mark is None:
             continue
         longs = idx.longs[market]
-        longs = longs[longs.bisect_left((mark + 1,)):]  # safe > mark: may be liquidatable
-        found.update([(a, t) for _, sure, a, t in longs if mark < sure])
-        check.update([(a, t) for _, sure, a, t in longs if mark >= sure])
+        for _, sure, unit in longs.islice(longs.bisect_left((mark + 1,))):
+            # safe > mark: may be liquidatable; surely so below `sure`
+            if mark < sure:
+                add(unit)
+            else:
+                maybe(unit)
         shorts = idx.shorts[market]
-        shorts = shorts[:shorts.bisect_left((mark,))]  # safe < mark: may be liquidatable
-        found.update([(a, t) for _, sure, a, t in shorts if mark > sure])
-        check.update([(a, t) for _, sure, a, t in shorts if mark <= sure])
-        marks = ledger.marks
-        found.update((account, CROSS) for account in idx.multi[market]
-                     if idx.multi_is_liquidatable(account, marks))
-    found.update(u for u in check if u not in found and unit_is_liquidatable(ledger, *u))
-    return sorted(found)
+        for _, sure, unit in shorts.islice(0, shorts.bisect_left((mark,))):
+            if mark > sure:
+                add(unit)
+            else:
+                maybe(unit)
+        if idx.multi[market]:
+            for account, (total, size, mmf) in idx.multi_partials(market, marks).items():
+                notional = -((-abs(size) * mark) // WAD)  # rules.margin_requirement step 1
+                if total + (size * mark) // WAD + (-notional * mmf) // WAD < 0:
+                    add((account, CROSS))
+    found.update([u for u in check if u not in found and unit_is_liquidatable(ledger, *u)])
+    # by account then tag: two stable sorts on C-level keys beat comparing tuples
+    return sorted(sorted(found, key=itemgetter(1)), key=itemgetter(0))
 
 
 def find_liquidatable(ledger: Ledger, markets: Iterable[int] | None = None) -> list[str]:
@@ -185,6 +237,48 @@ def bankruptcy_price(ledger: Ledger, account: str, market: int) -> int:
     unit_equity = (ledger.isolated_equity(account, market) if pos.isolated
                    else ledger.cross_equity(account))
     return rules.bankruptcy_price(pos.size, ledger.marks[market], unit_equity)
+
+
+def liquidation_records(ledger: Ledger, units: Iterable[tuple[str, int]]
+                        ) -> list[tuple[str, int, bool, int, int]]:
+    """For each unit `(account, tag)` (as `find_liquidatable_units` returns them), the
+    liquidation order of each of its positions before anything closes, as the
+    engine's LiquidationStarted carries it: (account, market, is_buy, size WAD base,
+    bankruptcy price WAD) -- cross positions in market order, or the isolated one.
+    Equal to `bankruptcy_price` per position; single-position units use the index's
+    mark-independent constant (unit equity = C + floor(size x mark / WAD))."""
+    idx = _index(ledger)
+    terms_of, marks = idx.unit_terms, ledger.marks
+    out = []
+    for unit in units:
+        terms = terms_of.get(unit)
+        account, tag = unit
+        if terms is None:  # a cross account with several positions (or none left)
+            acct = ledger.accounts.get(account)
+            if acct is None:
+                continue
+            equity = ledger.cross_equity(account) if tag == CROSS else None
+            for market in sorted(acct.positions):
+                pos = acct.positions[market]
+                if not pos.size or pos.isolated != (tag == market) or (
+                        tag != CROSS and market != tag):
+                    continue
+                unit_equity = equity if equity is not None else \
+                    ledger.isolated_equity(account, market)
+                out.append((account, market, pos.size < 0, abs(pos.size),
+                            rules.bankruptcy_price(pos.size, marks[market], unit_equity)))
+            continue
+        market, size, const = terms
+        mark = marks[market]
+        equity = const + (size * mark) // WAD
+        if size > 0:  # rules.bankruptcy_price, inlined
+            num = mark * size - equity * WAD
+            price = 0 if num <= 0 else -((-num) // size)
+        else:
+            num = mark * -size + equity * WAD
+            price = 0 if num <= 0 else num // -size
+        out.append((account, market, size < 0, abs(size), price))
+    return out
 
 
 def liquidation_order_size(ledger: Ledger, account: str, market: int) -> tuple[bool, int]:

@@ -85,6 +85,132 @@ def pre_trade_check(
     return None
 
 
+def pre_trade_check_exposure(
+    ledger: Ledger,
+    account: str,
+    market: int,
+    is_buy: bool,
+    size: int,
+    price: int,
+    exposure: dict[int, list[int]] | None,
+    fee: int = 0,
+) -> int | None:
+    """`pre_trade_check` with the resting orders given as the engine keeps them:
+    market -> [buy size, sum of buy size x price, sell size, sum of sell size x price]
+    (WAD base and WAD base x WAD price). Same rule, same result (a test pins the two
+    together); this one is the engine's hot path, so it builds no containers and
+    inlines the rules' integer formulas (each marked with the rule it is)."""
+    return _check_exposure(ledger, account, market, is_buy, size, price, exposure, fee)[0]
+
+
+def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, size: int,
+                    price: int, exposure: dict[int, list[int]] | None, fee: int
+                    ) -> tuple[int | None, int, int]:
+    """(code, cross equity, requirement) of `pre_trade_check_exposure`; the last two are
+    -1 when the answer did not need them (no mark, or an order that does not grow)."""
+    marks = ledger.marks
+    mark = marks.get(market)
+    if mark is None:
+        return RejectCode.NO_MARK_PRICE, -1, -1
+    row = exposure.get(market) if exposure else None
+    own_buys, own_sells = (row[0], row[2]) if row is not None else (0, 0)
+    acct = ledger.accounts.get(account)
+    positions = acct.positions if acct is not None else {}
+    pos = positions.get(market)
+    held = pos.size if pos is not None else 0
+    buys = own_buys + size if is_buy else own_buys
+    sells = own_sells if is_buy else own_sells + size
+    growth = max(abs(held + buys), abs(held - sells)) > max(abs(held + own_buys),
+                                                              abs(held - own_sells))
+    diff = price - mark if is_buy else mark - price
+    loss = -((-size * diff) // WAD) if diff > 0 else 0  # _adverse_loss, rounded up
+    specs = ledger.markets
+    required = 0
+    if exposure:
+        for r_market, (bs, bn, ss, sn) in exposure.items():
+            r_mark = marks.get(r_market)
+            if r_mark is not None:
+                # ceil(bn / bs) > mark  <=>  bn > mark x bs: divide only when there is a loss
+                if bs and bn > r_mark * bs:
+                    loss += -((-bs * (-(-bn // bs) - r_mark)) // WAD)
+                if ss and sn < r_mark * ss:
+                    loss += -((-ss * (r_mark - sn // ss)) // WAD)
+            if growth:
+                if r_market == market:
+                    bs, ss = buys, sells
+                p = positions.get(r_market)
+                size_m = p.size if p is not None else 0
+                worst = max(abs(size_m + bs), abs(size_m - ss))
+                if size_m and p.isolated:  # type: ignore[union-attr]
+                    worst = max(0, worst - abs(size_m))
+                # rules.margin_requirement: |worst| x mark, then x IMF, each rounded up
+                required += -((-(-((-worst * (r_mark or 0)) // WAD)) * specs[r_market].imf)
+                              // WAD)
+    if not growth:
+        if loss == 0 and fee == 0:
+            return None, -1, -1
+        if ledger.cross_equity(account) - loss - fee >= ledger.cross_maintenance_margin(account):
+            return None, -1, -1
+        return RejectCode.INSUFFICIENT_MARGIN, -1, -1
+    if row is None:  # the order's market holds no resting order: its term is not in yet
+        worst = max(abs(held + buys), abs(held - sells))
+        if held and pos.isolated:  # type: ignore[union-attr]
+            worst = max(0, worst - abs(held))
+        required += -((-(-((-worst * mark) // WAD)) * specs[market].imf) // WAD)
+    for m, p in positions.items():
+        # a cross position in a market without orders; an isolated one needs nothing more
+        if p.size and not p.isolated and m != market and not (exposure and m in exposure):
+            required += -((-(-((-abs(p.size) * marks.get(m, 0)) // WAD)) * specs[m].imf)
+                          // WAD)
+    equity = ledger.cross_equity(account)
+    if equity - loss - fee < required:
+        return RejectCode.INSUFFICIENT_MARGIN, equity, required
+    return None, equity, required
+
+
+def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, size: int,
+                       price: int, exposure: dict[int, list[int]] | None) -> int | None:
+    """`pre_trade_check_exposure` (fee 0) behind a per-account bound: the same answer.
+
+    `ledger.risk_cache[account]` = R, an upper bound of the initial margin the
+    account's worst case needs (its positions and resting orders). A new order grows
+    one market's worst case by at most its size, so it adds at most
+    margin_requirement(size, mark, IMF) to the requirement (ceil(a + b) <= ceil(a) +
+    ceil(b), twice). If the cross equity, computed exactly, minus the order's loss
+    at mark covers R plus that, the exact check accepts too (R >= the exact
+    requirement >= cross maintenance, so its non-growing branch accepts as well), and
+    the order is accepted without it, R growing by the same amount. The resting
+    orders' own loss at mark must be zero (tested at each use by one product per
+    side), so cancels and maker fills, which only lower the worst case, need no
+    update; fills raise R in Ledger._trade, a mark change clears it. A miss, or a
+    failed fast check, runs the exact check, which sets R to the exact requirement."""
+    marks = ledger.marks
+    mark = marks.get(market)
+    bound = ledger.risk_cache.get(account)
+    if bound is not None and mark is not None and _no_resting_loss(exposure, marks):
+        diff = price - mark if is_buy else mark - price
+        loss = -((-size * diff) // WAD) if diff > 0 else 0
+        grow = -((-(-((-size * mark) // WAD)) * ledger.markets[market].imf) // WAD)
+        if ledger.cross_equity(account) - loss >= bound + grow:
+            ledger.risk_cache[account] = bound + grow
+            return None
+    code, _, required = _check_exposure(ledger, account, market, is_buy, size, price,
+                                        exposure, 0)
+    if code is None and required >= 0:
+        ledger.risk_cache[account] = required
+    return code
+
+
+def _no_resting_loss(exposure: dict[int, list[int]] | None, marks: dict[int, int]) -> bool:
+    """True if no resting side is priced worse than mark on average (zero price loss)."""
+    if exposure:
+        for r_market, (bs, bn, ss, sn) in exposure.items():
+            r_mark = marks.get(r_market)
+            if r_mark is not None and ((bs and bn > r_mark * bs) or (ss and sn < r_mark * ss)):
+                return False
+    return True
+
+
 def reduce_only_size(ledger: Ledger, account: str, market: int, is_buy: bool, size: int) -> int:
     """How much (WAD base) of a reduce-only order may still fill: min(size, |position|)
     if the order is on the closing side of the position, else 0."""

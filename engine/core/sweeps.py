@@ -205,6 +205,7 @@ class SweepsMixin:
         self._seq += 1
         rec = OrderRecord(order, cmd.signature, PENDING, self._seq, ts)
         self.orders[h] = rec
+        self._use_nonce(order)
         out.append(OrderAccepted(self._seq, ts, h, order.trader, order.market, order.is_buy,
                                  order.size, order.limit_price, order.trigger_price,
                                  order.flags, True))

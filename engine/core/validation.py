@@ -11,10 +11,17 @@ from __future__ import annotations
 from engine.core.codes import RejectCode
 from engine.core.markets import MarketSpec
 from engine.core.orders import Order
-from engine.core.rules import FLAG_LIQUIDATION, FLAGS_ALL
+from engine.core.rules import (
+    FLAG_FOK,
+    FLAG_IOC,
+    FLAG_LIQUIDATION,
+    FLAG_POST_ONLY,
+    FLAGS_ALL,
+)
 
 UINT256_MAX = 2**256 - 1
 Rejection = tuple[RejectCode, str]
+_CHECKED = FLAG_LIQUIDATION | FLAG_POST_ONLY | FLAG_IOC | FLAG_FOK  # bits that can clash
 
 
 def is_expired(expiry_s: int, ts_ms: int) -> bool:
@@ -66,13 +73,15 @@ def check_flags(order: Order) -> Rejection | None:
     flags = order.flags
     if flags < 0 or flags & ~FLAGS_ALL:
         return RejectCode.BAD_FLAGS, f"flags: unknown bits in {flags} (allowed mask {FLAGS_ALL})"
+    if not flags & _CHECKED:
+        return None  # plain, reduce-only and/or isolated: nothing can clash
     if flags & FLAG_LIQUIDATION:
         return RejectCode.BAD_FLAGS, "flags: 32 (liquidation) is set only by the engine"
-    if order.post_only and (order.ioc or order.fok):
+    if flags & FLAG_POST_ONLY and flags & (FLAG_IOC | FLAG_FOK):
         return RejectCode.BAD_FLAGS, "flags: post-only (2) cannot be combined with IOC (4) or FOK (8)"
-    if order.ioc and order.fok:
+    if flags & FLAG_IOC and flags & FLAG_FOK:
         return RejectCode.BAD_FLAGS, "flags: IOC (4) and FOK (8) are exclusive"
-    if order.post_only and order.trigger_price:
+    if flags & FLAG_POST_ONLY and order.trigger_price:
         return RejectCode.BAD_FLAGS, "flags: post-only (2) is not allowed on a trigger order"
     return None
 

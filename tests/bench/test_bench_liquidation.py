@@ -10,8 +10,9 @@ the liquidation index (reported separately, `liquidation_index_build_ms`).
 Timed (`liquidation_sweep_ms`): `Ledger.set_mark` of ETH-USD 10% lower, then
 `find_liquidatable_units(ledger, [ETH])`, then emitting one liquidation record per
 account (account, market, side and size of the closing order, bankruptcy price),
-as the engine's LiquidationStarted events carry. The result is checked against an
-exact check of every account after the clock stops. Median of 5 runs (each on a
+as the engine's LiquidationStarted events carry (`liquidation_records`). The result
+is checked against an exact check of every account after the clock stops, and a
+sample of the bankruptcy prices against `bankruptcy_price`. Median of 5 runs (each on a
 fresh copy of the set-up state), with the garbage collector frozen and disabled.
 Numbers only, no assertion on time.
 
@@ -59,13 +60,8 @@ def build() -> Ledger:
 
 def sweep(ledger: Ledger, mark: int) -> list[tuple[str, int, bool, int, int]]:
     ledger.set_mark(ETH, mark)
-    records = []
-    for account, tag in liquidation.find_liquidatable_units(ledger, [ETH]):
-        for market, pos in ledger.accounts[account].positions.items():
-            if pos.size and (pos.isolated == (tag == market)):
-                records.append((account, market, pos.size < 0, abs(pos.size),
-                                liquidation.bankruptcy_price(ledger, account, market)))
-    return records
+    return liquidation.liquidation_records(
+        ledger, liquidation.find_liquidatable_units(ledger, [ETH]))
 
 
 @pytest.mark.bench
@@ -97,6 +93,8 @@ def test_bench_liquidation_sweep():
         exact = sorted(a for a in fresh.accounts if a != INSURANCE
                        and fresh.equity(a) < fresh.maintenance_margin(a))
         assert sorted({r[0] for r in records}) == exact
+        sample = records[:: max(1, len(records) // 500)]  # the records are the exact formula
+        assert all(r[4] == liquidation.bankruptcy_price(fresh, r[0], r[1]) for r in sample)
         found = len(exact)
     print(json.dumps({"name": "liquidation_sweep_ms", "value": round(statistics.median(timings), 1),
                       "unit": "ms", "accounts": ACCOUNTS, "liquidatable": found,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 from engine.core.commands import Deposit, PlaceOrder, UpdateIndex
 from engine.core.engine import Engine
@@ -19,6 +20,7 @@ ETH = 1  # market id: tick 0.01, step 0.001
 T0 = 1_699_977_600_000 + 60_000  # one minute after a funding timestamp (8 h grid), unix ms
 FEE_CAP = 10**15  # max_fee_rate 0.1%
 SIG = b"\x01" * 65
+_NONCES = itertools.count(1_000_000)  # fresh nonces: the engine rejects a reused one (1016)
 
 
 def ohash(order: Order) -> bytes:
@@ -27,8 +29,11 @@ def ohash(order: Order) -> bytes:
 
 
 def order(trader: str, is_buy: bool, size: int, price: int, *, flags: int = 0,
-          trigger: int = 0, expiry: int = 0, nonce: int = 0, market: int = ETH,
+          trigger: int = 0, expiry: int = 0, nonce: int | None = None, market: int = ETH,
           max_fee_rate: int = FEE_CAP) -> Order:
+    """An Order; without `nonce`, a fresh one (each call gets the next from a counter)."""
+    if nonce is None:
+        nonce = next(_NONCES)
     return Order(trader, market, is_buy, size, price, trigger, flags, max_fee_rate, nonce, expiry)
 
 

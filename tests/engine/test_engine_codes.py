@@ -207,3 +207,69 @@ def test_apply__taker_with_maker_fee_cap__rejected_1006_but_resting_maker_accept
     assert rejected(place(engine, order(TAKER, True, WAD, 2_000 * WAD,
                                         max_fee_rate=maker_cap)))[0] == 1006
     assert kinds_ok(place(engine, order(TRADER, True, WAD, 1_999 * WAD, max_fee_rate=maker_cap)))
+
+
+# ------------------------------------------------------------ nonce reuse (1016)
+
+
+def test_apply__nonce_reused_after_cancel__rejected_1016_with_exact_event():
+    engine = funded(TRADER)  # seq 1 Deposited, seq 2 MarkUpdated
+    first = order(TRADER, True, WAD, 1_990 * WAD, nonce=42)
+    place(engine, first, ts=T0 + 1)  # seq 3 OrderAccepted
+    engine.apply(CancelOrder(TRADER, ohash(first), T0 + 2))  # seq 4 OrderCancelled
+    again = order(TRADER, True, 2 * WAD, 1_980 * WAD, nonce=42)
+    events = place(engine, again, ts=T0 + 3)
+    assert events == [OrderRejected(
+        5, T0 + 3, ohash(again), TRADER, 1016,
+        f"nonce: 42 was already used by an accepted order of {TRADER}; "
+        "sign the order with a fresh nonce")]
+    assert engine.order_status(ohash(again)) is None
+    assert engine.open_orders(TRADER) == []
+
+
+def test_apply__same_nonce_other_trader__accepted():
+    engine = funded(TRADER, STRANGER)
+    place(engine, order(TRADER, True, WAD, 1_990 * WAD, nonce=7), ts=T0 + 1)
+    events = place(engine, order(STRANGER, True, WAD, 1_990 * WAD, nonce=7), ts=T0 + 2)
+    assert [type(e).__name__ for e in events] == ["OrderAccepted"]
+
+
+def test_apply__nonce_of_rejected_order__still_usable():
+    engine = funded(TRADER)
+    refused = order(TRADER, True, WAD, 1_990 * WAD, nonce=9, max_fee_rate=10**14)
+    assert rejected(place(engine, refused, ts=T0 + 1))[0] == 1006
+    events = place(engine, order(TRADER, True, WAD, 1_990 * WAD, nonce=9), ts=T0 + 2)
+    assert [type(e).__name__ for e in events] == ["OrderAccepted"]
+
+
+def test_apply__nonce_of_pending_trigger__rejected_1016():
+    engine = funded(TRADER)
+    stop = order(TRADER, True, WAD, 2_100 * WAD, trigger=2_050 * WAD, nonce=11)
+    assert [type(e).__name__ for e in place(engine, stop, ts=T0 + 1)] == ["OrderAccepted"]
+    code, message = rejected(place(engine, order(TRADER, False, WAD, 2_010 * WAD, nonce=11),
+                                   ts=T0 + 2))
+    assert (code, message.split(":")[0]) == (RejectCode.NONCE_REUSED, "nonce")
+
+
+def test_apply__nonce_of_filled_ioc__rejected_1016_after_snapshot_restore():
+    engine = funded(TRADER, MAKER)
+    place(engine, order(MAKER, False, WAD, 2_000 * WAD, nonce=1), ts=T0 + 1)
+    ioc = order(TRADER, True, WAD, 2_000 * WAD, flags=FLAG_IOC, nonce=5)
+    assert "TradeExecuted" in [type(e).__name__ for e in place(engine, ioc, ts=T0 + 2)]
+    restored = Engine.from_snapshot(engine.snapshot())
+    assert restored.state_hash() == engine.state_hash()
+    for eng in (engine, restored):
+        again = order(TRADER, True, WAD, 1_990 * WAD, nonce=5)
+        assert rejected(place(eng, again, ts=T0 + 3))[0] == 1016
+
+
+def test_from_snapshot__state_without_nonce_table__rebuilds_it_from_the_orders():
+    engine = funded(TRADER)
+    place(engine, order(TRADER, True, WAD, 1_990 * WAD, nonce=13), ts=T0 + 1)
+    state = engine.__getstate__()
+    del state["_nonces"]  # as a snapshot written before nonce tracking holds it
+    restored = Engine.__new__(Engine)
+    restored.__setstate__(state)
+    assert restored._nonces == {TRADER: {13}}  # noqa: SLF001
+    assert rejected(place(restored, order(TRADER, False, WAD, 2_010 * WAD, nonce=13),
+                          ts=T0 + 2))[0] == 1016

@@ -198,3 +198,28 @@ def test_plan_takeover_and_adl__queue_too_short__losing_positions_follow_by_addr
                     liq.Transfer(TAKER, 2 * W, 2200 * W, "adl")]
     with pytest.raises(ValueError):
         liq.plan_takeover_and_adl(ledger, TRADER, ETH, 5 * W + 1, 2200 * W)
+
+
+def test_liquidation_records__cross_isolated_and_multi_units__equal_bankruptcy_price():
+    ledger = long_trader(1_000 * W)  # TRADER: one cross position (index constant path)
+    ledger.deposit(TAKER, 2_000 * W)  # TAKER: cross ETH + BTC (several positions)
+    ledger.apply_fill(ETH, TAKER, MAKER, 4 * W, 2000 * W, 0, 0)
+    ledger.set_mark(BTC, 30_000 * W)
+    ledger.apply_fill(BTC, MAKER, TAKER, W // 10, 30_000 * W, 0, 0)
+    ledger.deposit(STRANGER, 600 * W)  # STRANGER: isolated short ETH
+    ledger.apply_fill(ETH, MAKER, STRANGER, 6 * W, 2000 * W, 0, 0, seller_isolated=True)
+    ledger.apply_funding(ETH, 10**14)  # funding owed enters every constant
+    ledger.set_mark(ETH, 2_000 * W)
+    assert liq.find_liquidatable_units(ledger) == []
+    ledger.set_mark(ETH, 2_100 * W)
+    ledger.set_mark(BTC, 33_000 * W)
+    units = [(TRADER, liq.CROSS), (TAKER, liq.CROSS), (STRANGER, ETH)]
+    records = liq.liquidation_records(ledger, units)
+    assert [(r[0], r[1], r[2], r[3]) for r in records] == [
+        (TRADER, ETH, False, 5 * W), (TAKER, ETH, False, 4 * W), (TAKER, BTC, True, W // 10),
+        (STRANGER, ETH, True, 6 * W)]
+    assert [r[4] for r in records] == [liq.bankruptcy_price(ledger, r[0], r[1]) for r in records]
+    # the index path and the ledger path agree after the index re-keys a changed account
+    ledger.deposit(TRADER, 1)
+    assert liq.liquidation_records(ledger, units[:1])[0][4] == liq.bankruptcy_price(
+        ledger, TRADER, ETH)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from engine.core.accounts import Ledger
 from engine.core.codes import RejectCode
 from engine.core.markets import default_markets
-from engine.core.risk import FundingRiskMonitor, StepReduction, pre_trade_check, reduce_only_size
+import random
+
+from engine.core.risk import (
+    FundingRiskMonitor,
+    StepReduction,
+    pre_trade_check,
+    pre_trade_check_exposure,
+    reduce_only_size,
+)
 
 W = 10**18
 TRADER = "0x1000000000000000000000000000000000000001"
@@ -125,3 +133,59 @@ def test_step_reductions__flagged_near_maintenance__quarter_of_largest_position(
     assert monitor.step_reductions(ledger) == [StepReduction(TRADER, ETH, False, 2_500 * W // 1000)]
     ledger.set_mark(ETH, 920 * W)  # equity 200 < MM 276: liquidation's job, not a step
     assert monitor.step_reductions(ledger) == []
+
+
+def _random_case(rng: random.Random) -> tuple:
+    """A seeded ledger (positions cross / isolated, marks sometimes missing, funding
+    moved), the engine's exposure rows, and an order, near the margin boundary."""
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    ledger.set_mark(ETH, rng.randint(900, 1100) * W + rng.randint(0, W))
+    ledger.set_mark(BTC, rng.randint(20_000, 40_000) * W)
+    ledger.deposit(MAKER, 10**9 * W)
+    ledger.deposit(TRADER, rng.randint(1, 400) * W + rng.randint(0, W))
+    for market, price in ((ETH, 1000 * W), (BTC, 30_000 * W)):
+        if rng.random() < 0.6:
+            size = rng.randint(1, 300) * W // 1000
+            buyer, seller = (TRADER, MAKER) if rng.random() < 0.5 else (MAKER, TRADER)
+            ledger.apply_fill(market, buyer, seller, size, price, 0, 0,
+                              buyer_isolated=rng.random() < 0.3,
+                              seller_isolated=rng.random() < 0.3)
+    if rng.random() < 0.3:
+        ledger.apply_funding(ETH, rng.randint(-10**15, 10**15))
+    if rng.random() < 0.2:
+        del ledger.marks[BTC]
+    exposure: dict[int, list[int]] = {}
+    resting = []
+    for market, base in ((ETH, 1000 * W), (BTC, 30_000 * W)):
+        for is_buy in (True, False):
+            for _ in range(rng.choice((0, 0, 1, 2))):
+                size = rng.randint(1, 200) * W // 1000
+                price = base + rng.randint(-50, 50) * base // 1000
+                row = exposure.setdefault(market, [0, 0, 0, 0])
+                i = 0 if is_buy else 2
+                row[i] += size
+                row[i + 1] += size * price
+    for market, (bs, bn, ss, sn) in exposure.items():
+        if bs:
+            resting.append((market, True, bs, -(-bn // bs)))
+        if ss:
+            resting.append((market, False, ss, sn // ss))
+    market = rng.choice((ETH, ETH, BTC))
+    base = 1000 * W if market == ETH else 30_000 * W
+    order = (market, rng.random() < 0.5, rng.randint(1, 400) * W // 1000,
+             base + rng.randint(-80, 80) * base // 1000)
+    return ledger, exposure, resting, order, rng.choice((0, 0, W // 10))
+
+
+def test_pre_trade_check_exposure__2000_seeded_cases__same_answer_as_pre_trade_check():
+    rng = random.Random(20241125)
+    answers = set()
+    for _ in range(2_000):
+        ledger, exposure, resting, (market, is_buy, size, price), fee = _random_case(rng)
+        expected = pre_trade_check(ledger, TRADER, market, is_buy, size, price, resting, fee)
+        got = pre_trade_check_exposure(ledger, TRADER, market, is_buy, size, price,
+                                       exposure or None, fee)
+        assert got == expected
+        answers.add(expected)
+    # the cases reach every outcome, so the comparison is not vacuous
+    assert answers == {None, RejectCode.INSUFFICIENT_MARGIN, RejectCode.NO_MARK_PRICE}
