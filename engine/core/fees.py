@@ -21,7 +21,7 @@ STAKE_TIERS: tuple[tuple[int, int], ...] = (
     (10_000 * JEX, 15 * PCT),
     (50_000 * JEX, 20 * PCT),
     (100_000 * JEX, 30 * PCT),
-    (500_000 * JEX, 40 * PCT),
+    (250_000 * JEX, 40 * PCT),  # Staking.vy default thresholds
 )
 MAX_DISCOUNT = STAKE_TIERS[-1][1]
 
@@ -39,11 +39,11 @@ def stake_discount(stake: int) -> int:
 def fee_rate(base_rate: int, stake: int) -> int:
     """The discounted fee rate (WAD fraction) for an account staking `stake` JEX (WAD).
 
-    base_rate x (1 - discount), rounded up so a discount never rounds in the
-    trader's favour beyond the published tier."""
+    base_rate x (1 - discount), rounded down exactly as Staking.max_fee_rate and
+    the Exchange's tier check do, so a fee at this rate always settles."""
     if base_rate < 0:
         raise ValueError(f"fee_rate: base_rate must not be negative, got {base_rate}")
-    return mul_div(base_rate, WAD - stake_discount(stake), WAD, Rounding.UP)
+    return mul_div(base_rate, WAD - stake_discount(stake), WAD, Rounding.DOWN)
 
 
 def fee_for(size: int, price: int, rate: int) -> int:

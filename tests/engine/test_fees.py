@@ -21,7 +21,8 @@ MAKER_RATE = 2 * 10**14  # 0.02%
         (10_000 * W, 425_000_000_000_000),  # -15%
         (50_000 * W, 400_000_000_000_000),  # -20%
         (100_000 * W, 350_000_000_000_000),  # -30%
-        (500_000 * W, 300_000_000_000_000),  # -40%
+        (250_000 * W - 1, 350_000_000_000_000),  # just below the top tier
+        (250_000 * W, 300_000_000_000_000),  # -40% (Staking.vy's default top threshold)
         (10_000_000 * W, 300_000_000_000_000),  # no tier beyond 40%
     ],
 )
@@ -33,10 +34,11 @@ def test_fee_rate__maker_top_tier__forty_percent_off():
     assert fee_rate(MAKER_RATE, 500_000 * W) == 120_000_000_000_000  # 0.012%
 
 
-def test_fee_rate__fractional_discount__rounds_up():
-    assert fee_rate(1, 1_000 * W) == 1  # ceil(0.95)
-    assert fee_rate(3, 100_000 * W) == 3  # ceil(2.1)
-    assert fee_rate(20, 500_000 * W) == 12  # exact
+def test_fee_rate__fractional_discount__rounds_down_like_staking_contract():
+    # Staking.max_fee_rate floors base x (1 - discount); the Exchange refuses more
+    assert fee_rate(1, 1_000 * W) == 0  # floor(0.95)
+    assert fee_rate(3, 100_000 * W) == 2  # floor(2.1)
+    assert fee_rate(20, 250_000 * W) == 12  # exact
 
 
 def test_fee_rate__negative_base__raises():
