@@ -1,4 +1,5 @@
 # pragma version ~=0.4.3
+# pragma optimize codesize
 """
 @title Exchange
 @notice Holds the perpx collateral, the positions per (account, market) and
@@ -23,6 +24,19 @@ from modules import sigs
 
 implements: IExchange
 
+
+# the JEX economy contracts the Exchange calls (docs/token.md)
+interface IStaking:
+    def discount_at(account: address, block_number: uint256) -> uint256: view
+
+interface IFeeRouter:
+    def route_fees(batch_id: uint256, amount: uint256): nonpayable
+
+interface IInsuranceFund:
+    def deposit_exchange_surplus(batch_id: uint256, amount: uint256): nonpayable
+    def cover_bad_debt(account: address, batch_id: uint256, amount: uint256) -> uint256: nonpayable
+
+
 # roles, with DEFAULT_ADMIN_ROLE for the deployer
 initializes: access_control
 # the EIP-712 domain ("perpx", "1", chain id, this contract) of orders
@@ -32,8 +46,8 @@ exports: (
     # grantRole, revokeRole, renounceRole, set_role_admin, hasRole, getRoleAdmin,
     # DEFAULT_ADMIN_ROLE, supportsInterface
     access_control.__interface__,
-    # eip712Domain (EIP-5267)
-    eip712_domain_separator.eip712Domain,
+    # (eip712Domain, EIP-5267, is not exported: code size; the domain is
+    # name "perpx", version "1", chain id, this contract)
 )
 
 SETTLER_ROLE: public(constant(bytes32)) = keccak256("SETTLER_ROLE")
@@ -57,11 +71,17 @@ FLAG_LIQUIDATION: constant(uint256) = 32
 FLAGS_NON_RESTING: constant(uint256) = 44
 # every flag the contract implements (isolated margin, 16, is not yet)
 FLAGS_SUPPORTED: constant(uint256) = 47
+WAD: constant(uint256) = 10**18
 
-# account word: cash as int192 in bits 0..191, open-market bitmap in 192..255
-CASH_MASK: constant(uint256) = 2**192 - 1
+# account word: cash as int128 in bits 0..127, the nonce window (nonces
+# 0 .. NONCE_WINDOW - 1 of the account as signer) in bits 128..191, the
+# open-market bitmap in bits 192..255 (bit 192 + market id)
+NONCE_WINDOW: public(constant(uint256)) = 64
+WINDOW_SHIFT: constant(uint256) = 128
+BITMAP_SHIFT: constant(uint256) = 192
 # position word: size as int128 in bits 0..127, last funding index in 128..255
 LOW128: constant(uint256) = 2**128 - 1
+HIGH128: constant(uint256) = LOW128 << 128
 # transient account tag: batch_id << 64 | flags | (index in batch + 1)
 TAG_SHIFT: constant(uint256) = 64
 TOUCHED: constant(uint256) = 2**32
@@ -113,8 +133,6 @@ struct PositionState:
 # One order's consecutive fills on one side of the batch.
 struct Run:
     hash: bytes32
-    signer: address
-    nonce: uint256
     filled: uint256  # WAD base filled so far, earlier batches included
     size: uint256  # the order's size
     resting: bool  # may rest in the book (keeps a filled slot while partial)
@@ -145,10 +163,12 @@ _positions: HashMap[address, HashMap[uint256, uint256]]
 
 # @notice WAD base filled per resting order hash; max_value(uint256) once cancelled.
 filled: public(HashMap[bytes32, uint256])
-# @notice Nonce bitmap: signer => nonce >> 8 => word, bit nonce & 255. A set
-#         bit means the (signer, nonce) is spent: a non-resting order was used
-#         or cancelled; a resting order was filled (filled[hash] then holds a
-#         partial amount, 0 once used up) or cancelled (filled[hash] == max).
+# @notice Nonce bitmap for nonces >= NONCE_WINDOW: signer => nonce >> 8 =>
+#         word, bit nonce & 255 (nonces below the window live in the signer's
+#         account word; read any nonce with nonce_used). A set bit means the
+#         (signer, nonce) is spent: a non-resting order was used or cancelled;
+#         a resting order was filled (filled[hash] then holds a partial
+#         amount, 0 once used up) or cancelled (filled[hash] == max).
 used_nonces: public(HashMap[address, HashMap[uint256, uint256]])
 # @notice Id of the last settled batch (0: none yet).
 last_batch_id: public(uint256)
@@ -170,8 +190,16 @@ total_cash: public(int256)
 paused: public(bool)
 # @notice True once final settlement has started (irreversible).
 final_settlement: public(bool)
+# @notice JEX Staking: fee tiers (zero: fees bounded by maxFeeRate only).
+staking: public(address)
+# @notice JEX FeeRouter: sweep_fees routes the fee pool to it.
+fee_router: public(address)
+# @notice JEX InsuranceFund: sweep_fees sends the insurance balance to it; bad debt cover.
+insurance_fund: public(address)
 
 _t_acct: transient(HashMap[address, uint256])
+# stake discount + 1 per account, read once per transaction (same block)
+_t_disc: transient(HashMap[address, uint256])
 
 
 event Deposit:
@@ -225,9 +253,15 @@ event FinalWithdrawal:
     equity: int256
     amount: uint256
 
+event FeesSwept:
+    batch_id: indexed(uint256)
+    fees: uint256
+    insurance: uint256
+
+
 
 @deploy
-def __init__(collateral: IERC20, markets_: IMarkets, escape_delay: uint256):
+def __init__(collateral: IERC20, markets_: IMarkets, escape_delay: uint256, staking_: address, fee_router_: address, insurance_fund_: address):
     """
     @notice Deploy with the deployer as DEFAULT_ADMIN; it grants the other roles.
     @param collateral The collateral token (at most 18 decimals).
@@ -243,6 +277,12 @@ def __init__(collateral: IERC20, markets_: IMarkets, escape_delay: uint256):
     ESCAPE_DELAY = escape_delay
     SCALE = 10 ** convert(18 - decimals, uint256)
     self.last_activity = block.timestamp
+    # the JEX economy is wired all at once or not at all
+    wired: bool = staking_ != empty(address)
+    assert wired == (fee_router_ != empty(address)) and wired == (insurance_fund_ != empty(address)), "exchange: zero address"
+    self.staking = staking_
+    self.fee_router = fee_router_
+    self.insurance_fund = insurance_fund_
 
 
 # ---------------------------------------------------------------- traders
@@ -273,7 +313,7 @@ def withdraw(amount: uint256):
     """
     assert amount > 0, "exchange: zero amount"
     cash: int256 = self._add_cash(msg.sender, -convert(amount * SCALE, int256))
-    snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = staticcall markets.risk_snapshot()
+    snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = self._snapshot()
     equity: int256 = 0
     im: uint256 = 0
     equity, im = self._risk(msg.sender, snap, False)
@@ -294,7 +334,7 @@ def cancel(order: Order):
     assert order.flags & FLAG_LIQUIDATION == 0, "exchange: cannot cancel a liquidation"
     h: bytes32 = self._order_hash(order)
     # the bit sends every later fill of a resting order to its filled slot
-    self.used_nonces[msg.sender][order.nonce >> 8] |= 1 << (order.nonce & 255)
+    self._spend_nonce(msg.sender, order.nonce)
     if order.flags & FLAGS_NON_RESTING == 0:
         self.filled[h] = max_value(uint256)
     log OrderCancelled(trader=msg.sender, order_hash=h, nonce=order.nonce)
@@ -319,7 +359,7 @@ def settle(batch: Batch):
     assert batch.timestamp <= block.timestamp, "exchange: batch from the future"
     assert batch.timestamp >= self.last_batch_ts, "exchange: batch timestamp decreased"
     assert batch.first_seq <= batch.last_seq, "exchange: bad sequence range"
-    snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = staticcall markets.risk_snapshot()
+    snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = self._snapshot()
     tag: uint256 = batch.batch_id << TAG_SHIFT
 
     # index the accounts (O(1) membership) and record their risk before the batch
@@ -368,6 +408,58 @@ def settle(batch: Batch):
         last_seq=batch.last_seq,
         journal_digest=batch.journal_digest,
     )
+
+
+# ---------------------------------------------------------------- JEX economy
+
+
+@external
+@nonreentrant
+def sweep_fees():
+    """
+    @notice Route the fee pool to the FeeRouter (as batch last_batch_id) and
+            the insurance balance to the InsuranceFund; anyone may call.
+    @dev Each pays floor(balance / SCALE) token units and leaves the WAD
+         remainder in place, so conservation holds. The router takes each
+         batch id once; the insurance part is a contribution to the fund.
+    """
+    router: address = self.fee_router
+    fees: uint256 = self.fee_pool // SCALE
+    dust: uint256 = convert(max(self.insurance, 0), uint256) // SCALE
+    assert router != empty(address) and fees + dust > 0, "exchange: nothing to sweep"
+    self.fee_pool -= fees * SCALE
+    self.insurance -= convert(dust * SCALE, int256)
+    log FeesSwept(batch_id=self.last_batch_id, fees=fees, insurance=dust)
+    if fees > 0:
+        self._approve(router, fees)
+        extcall IFeeRouter(router).route_fees(self.last_batch_id, fees)
+    if dust > 0:
+        fund: address = self.insurance_fund
+        self._approve(fund, dust)
+        extcall IInsuranceFund(fund).deposit_exchange_surplus(self.last_batch_id, dust)
+
+
+@external
+@nonreentrant
+def cover_bad_debt(account: address):
+    """
+    @notice Draw a flat account's negative cash (bad debt) from the
+            InsuranceFund; anyone may call, once per account and batch.
+    @dev Asks for the debt rounded up to token units; the fund pays what it
+         can (its BadDebtCovered event names the account and batch). The
+         account is credited with at most its debt; a rounding surplus goes
+         to insurance.
+    @param account An account with no open position and cash < 0.
+    """
+    fund: address = self.insurance_fund
+    word: uint256 = self._accounts[account]
+    cash: int256 = self._cash(word)
+    assert fund != empty(address) and cash < 0 and word >> BITMAP_SHIFT == 0, "exchange: no bad debt"
+    paid: int256 = convert(extcall IInsuranceFund(fund).cover_bad_debt(account, self.last_batch_id, convert(-cash, uint256) // SCALE + 1) * SCALE, int256)
+    credit: int256 = min(paid, -cash)
+    self._accounts[account] = self._with_cash(word, cash + credit)
+    self.total_cash += credit
+    self.insurance += paid - credit
 
 
 # ---------------------------------------------------------------- guardian and escape hatch
@@ -420,11 +512,11 @@ def withdraw_final():
          units and the remainder goes to insurance.
     """
     assert self.final_settlement, "exchange: final settlement not started"
-    snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = staticcall markets.risk_snapshot()
+    snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS] = self._snapshot()
     word: uint256 = self._accounts[msg.sender]
     cash: int256 = self._cash(word)
     start_cash: int256 = cash
-    bitmap: uint256 = word >> 192
+    bitmap: uint256 = word >> BITMAP_SHIFT
     insurance: int256 = self.insurance
     for m: uint256 in range(1, MAX_MARKETS + 1):
         if bitmap >> m == 0:
@@ -457,7 +549,8 @@ def withdraw_final():
         claim = payout - held
         payout = held
     self.insurance = insurance
-    self._accounts[msg.sender] = self._pack_account(convert(claim * SCALE, int256), 0)
+    # positions closed: clear the bitmap, keep the nonce window
+    self._accounts[msg.sender] = self._with_cash(word & ((1 << BITMAP_SHIFT) - 1), convert(claim * SCALE, int256))
     self.total_cash += convert(claim * SCALE, int256) - start_cash
     log FinalWithdrawal(account=msg.sender, equity=cash, amount=payout)
     if payout > 0:
@@ -500,7 +593,7 @@ def nonce_used(signer: address, nonce: uint256) -> bool:
     @param nonce The nonce.
     @return True if used.
     """
-    return self.used_nonces[signer][nonce >> 8] & (1 << (nonce & 255)) != 0
+    return self._nonce_spent(signer, nonce)
 
 
 @view
@@ -517,7 +610,7 @@ def order_filled(order: Order) -> uint256:
     done: uint256 = self.filled[h]
     if done != 0 or order.flags & FLAG_LIQUIDATION != 0:
         return done
-    if self.used_nonces[order.trader][order.nonce >> 8] & (1 << (order.nonce & 255)) != 0:
+    if self._nonce_spent(order.trader, order.nonce):
         return order.size
     return 0
 
@@ -553,7 +646,7 @@ def positions(account: address) -> DynArray[PositionState, MAX_MARKETS]:
     @param account The account.
     @return (market, size, last_index) per open market, in market order.
     """
-    return self._post_state(account, staticcall markets.risk_snapshot())[3]
+    return self._post_state(account, self._snapshot())[3]
 
 
 @view
@@ -564,7 +657,7 @@ def equity(account: address) -> int256:
     @param account The account.
     @return Equity in WAD quote.
     """
-    return self._risk(account, staticcall markets.risk_snapshot(), False)[0]
+    return self._risk(account, self._snapshot(), False)[0]
 
 
 @view
@@ -575,7 +668,7 @@ def initial_margin(account: address) -> uint256:
     @param account The account.
     @return WAD quote.
     """
-    return self._risk(account, staticcall markets.risk_snapshot(), False)[1]
+    return self._risk(account, self._snapshot(), False)[1]
 
 
 @view
@@ -586,7 +679,7 @@ def maintenance_margin(account: address) -> uint256:
     @param account The account.
     @return WAD quote.
     """
-    return self._risk(account, staticcall markets.risk_snapshot(), True)[1]
+    return self._risk(account, self._snapshot(), True)[1]
 
 
 @view
@@ -631,11 +724,15 @@ def _fill(f: Fill, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ts: uint256
     sell: Order = f.maker
     buy_fee: uint256 = f.taker_fee
     sell_fee: uint256 = f.maker_fee
+    buy_base: uint256 = r.taker_fee_rate
+    sell_base: uint256 = r.maker_fee_rate
     if f.maker.isBuy:
         buy = f.maker
         sell = f.taker
         buy_fee = f.maker_fee
         sell_fee = f.taker_fee
+        buy_base = r.maker_fee_rate
+        sell_base = r.taker_fee_rate
     assert f.price <= buy.limitPrice and f.price >= sell.limitPrice, "exchange: price outside limit"
 
     mrun: Run = self._take_order(f.maker, f.maker_sig, f.size, ts, batch_id, domain, maker_run)
@@ -659,10 +756,10 @@ def _fill(f: Fill, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ts: uint256
     buy_charge: uint256 = 0
     sell_charge: uint256 = 0
     if not buy_liq:
-        assert buy_fee <= rules._fee_on_notional(receives, buy.maxFeeRate), "exchange: fee above max"
+        self._check_fee(buy.trader, buy_fee, receives, buy.maxFeeRate, buy_base)
         buy_charge = buy_fee
     if not sell_liq:
-        assert sell_fee <= rules._fee_on_notional(receives, sell.maxFeeRate), "exchange: fee above max"
+        self._check_fee(sell.trader, sell_fee, receives, sell.maxFeeRate, sell_base)
         sell_charge = sell_fee
     out.fees += buy_charge + sell_charge
 
@@ -712,10 +809,8 @@ def _take_order(o: Order, sig: Sig, size: uint256, ts: uint256, batch_id: uint25
     else:
         assert signer == o.trader, "exchange: wrong signer"
     resting: bool = o.flags & FLAGS_NON_RESTING == 0
-    word: uint256 = self.used_nonces[signer][o.nonce >> 8]
-    bit: uint256 = 1 << (o.nonce & 255)
     done: uint256 = 0
-    if word & bit != 0:
+    if self._nonce_spent(signer, o.nonce):
         # spent nonce: only a partially filled resting order may go on
         assert resting, "exchange: nonce already used"
         done = self.filled[h]
@@ -723,11 +818,9 @@ def _take_order(o: Order, sig: Sig, size: uint256, ts: uint256, batch_id: uint25
         assert done != 0, "exchange: nonce already used"
     else:
         # a fresh order: the first fill spends its nonce, no filled slot read
-        self.used_nonces[signer][o.nonce >> 8] = word | bit
+        self._spend_nonce(signer, o.nonce)
     out = Run(
         hash=h,
-        signer=signer,
-        nonce=o.nonce,
         filled=done + size,
         size=o.size,
         resting=resting,
@@ -802,9 +895,36 @@ def _charge_liquidation(account: address, f: Fill, fee_field: uint256, r: IMarke
     fee: uint256 = rules._liquidation_fee(f.size, f.price, r.liquidation_fee_rate, equity)
     assert fee_field == fee, "exchange: wrong liquidation fee"
     word: uint256 = self._accounts[account]
-    self._accounts[account] = self._pack_account(self._cash(word) - convert(fee, int256), word >> 192)
+    self._accounts[account] = self._with_cash(word, self._cash(word) - convert(fee, int256))
     log Liquidated(batch_id=batch_id, account=account, market=f.maker.market, size=f.size, price=f.price, fee=fee)
     return fee
+
+
+@internal
+def _approve(spender: address, amount: uint256):
+    assert extcall token.approve(spender, amount, default_return_value=True), "exchange: transfer failed"
+
+
+@internal
+def _check_fee(account: address, fee: uint256, notional: uint256, max_rate: uint256, base: uint256):
+    """
+    @dev fee <= fee_on_notional(notional, the order's maxFeeRate) and, once
+         JEX is wired, fee <= fee_on_notional(notional, rate) with
+         rate = floor(base x (1 - discount)), the same floor as
+         Staking.max_fee_rate; the discount uses the stake at the end of the
+         block before this one and is read once per account and transaction.
+    """
+    assert fee <= rules._fee_on_notional(notional, max_rate), "exchange: fee above max"
+    staking: address = self.staking
+    if staking == empty(address):
+        return
+    d: uint256 = self._t_disc[account]
+    if d == 0:
+        d = staticcall IStaking(staking).discount_at(account, block.number) + 1
+        self._t_disc[account] = d
+    # d - 1 is the discount (<= 40%), so WAD + 1 - d never underflows
+    rate: uint256 = base * (WAD + 1 - d) // WAD
+    assert fee <= rules._fee_on_notional(notional, rate), "exchange: fee above tier"
 
 
 @internal
@@ -819,7 +939,6 @@ def _move(account: address, market: uint256, delta: int256, cash_delta: int256, 
     size, last = self._unpack(self._positions[account][market])
     word: uint256 = self._accounts[account]
     cash: int256 = self._cash(word) + cash_delta
-    bitmap: uint256 = word >> 192
     owed: int256 = 0
     if size != 0 and last != r.cumulative_index:
         owed = rules._funding_owed(size, r.cumulative_index, last)
@@ -836,11 +955,11 @@ def _move(account: address, market: uint256, delta: int256, cash_delta: int256, 
             self._t_acct[account] = t | RISK_UP
     if new == 0:
         self._positions[account][market] = 0
-        bitmap &= ~(1 << market)
+        word &= ~(1 << (BITMAP_SHIFT + market))
     else:
         self._positions[account][market] = self._pack(new, r.cumulative_index)
-        bitmap |= 1 << market
-    self._accounts[account] = self._pack_account(cash, bitmap)
+        word |= 1 << (BITMAP_SHIFT + market)
+    self._accounts[account] = self._with_cash(word, cash)
 
     old_long: uint256 = convert(max(size, 0), uint256)
     new_long: uint256 = convert(max(new, 0), uint256)
@@ -866,7 +985,7 @@ def _risk(account: address, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ma
     """
     word: uint256 = self._accounts[account]
     equity: int256 = self._cash(word)
-    bitmap: uint256 = word >> 192
+    bitmap: uint256 = word >> BITMAP_SHIFT
     requirement: uint256 = 0
     for m: uint256 in range(1, MAX_MARKETS + 1):
         if bitmap >> m == 0:
@@ -894,7 +1013,7 @@ def _post_state(account: address, snap: DynArray[IMarkets.MarketRisk, MAX_MARKET
     word: uint256 = self._accounts[account]
     cash: int256 = self._cash(word)
     equity: int256 = cash
-    bitmap: uint256 = word >> 192
+    bitmap: uint256 = word >> BITMAP_SHIFT
     im: uint256 = 0
     out: DynArray[PositionState, MAX_MARKETS] = []
     for m: uint256 in range(1, MAX_MARKETS + 1):
@@ -916,7 +1035,7 @@ def _post_state(account: address, snap: DynArray[IMarkets.MarketRisk, MAX_MARKET
 def _add_cash(account: address, delta: int256) -> int256:
     word: uint256 = self._accounts[account]
     cash: int256 = self._cash(word) + delta
-    self._accounts[account] = self._pack_account(cash, word >> 192)
+    self._accounts[account] = self._with_cash(word, cash)
     self.total_cash += delta
     return cash
 
@@ -947,19 +1066,45 @@ def _order_struct_hash(o: Order) -> bytes32:
     )
 
 
+@view
+@internal
+def _snapshot() -> DynArray[IMarkets.MarketRisk, MAX_MARKETS]:
+    # one call site: the ABI decoding of the snapshot is emitted once
+    return staticcall markets.risk_snapshot()
+
+
+@view
+@internal
+def _nonce_spent(signer: address, nonce: uint256) -> bool:
+    # nonces below NONCE_WINDOW live in the signer's account word, the rest
+    # in used_nonces[signer][nonce >> 8], bit nonce & 255
+    if nonce < NONCE_WINDOW:
+        return self._accounts[signer] & (1 << (WINDOW_SHIFT + nonce)) != 0
+    return self.used_nonces[signer][nonce >> 8] & (1 << (nonce & 255)) != 0
+
+
+@internal
+def _spend_nonce(signer: address, nonce: uint256):
+    if nonce < NONCE_WINDOW:
+        self._accounts[signer] |= 1 << (WINDOW_SHIFT + nonce)
+    else:
+        self.used_nonces[signer][nonce >> 8] |= 1 << (nonce & 255)
+
+
 @pure
 @internal
 def _cash(word: uint256) -> int256:
-    # sign-extend the low 192 bits (arithmetic shift right)
-    return convert(convert(word << 64, bytes32), int256) >> 64
+    # sign-extend the low 128 bits (arithmetic shift right)
+    return convert(convert(word << 128, bytes32), int256) >> 128
 
 
 @pure
 @internal
-def _pack_account(cash: int256, bitmap: uint256) -> uint256:
-    # int192 range check, then the two's complement bits of the low 192
-    c: int192 = convert(cash, int192)
-    return (bitmap << 192) | (convert(convert(convert(c, int256), bytes32), uint256) & CASH_MASK)
+def _with_cash(word: uint256, cash: int256) -> uint256:
+    # int128 range check, then the two's complement bits into the low 128;
+    # the nonce window and the bitmap above are kept
+    c: int128 = convert(cash, int128)
+    return (word & HIGH128) | (convert(convert(convert(c, int256), bytes32), uint256) & LOW128)
 
 
 @pure

@@ -40,6 +40,12 @@ event FeeShareReceived:
     balance: uint256
 
 
+event ExchangeSurplusReceived:
+    batch_id: indexed(uint256)
+    amount: uint256
+    balance: uint256
+
+
 event Contributed:
     contributor: indexed(address)
     token: indexed(address)
@@ -76,6 +82,7 @@ total_outflows: public(uint256)
 total_liquidation_fees: public(uint256)
 total_fee_shares: public(uint256)
 total_contributions: public(uint256)
+total_exchange_surplus: public(uint256)
 total_bad_debt_covered: public(uint256)
 # JEX contributed, in JEX wei (JEX never leaves the fund in this version)
 total_jex_inflows: public(uint256)
@@ -153,6 +160,23 @@ def deposit_fee_share(batch_id: uint256, amount: uint256):
     self.total_fee_shares += amount
     assert extcall usdc.transferFrom(msg.sender, self, amount, default_return_value=True)
     log FeeShareReceived(batch_id=batch_id, amount=amount, balance=self._recorded())
+
+
+@external
+def deposit_exchange_surplus(batch_id: uint256, amount: uint256):
+    """
+    @notice Take the Exchange's insurance balance (pulled with transferFrom):
+            liquidation fees and the rounding dust of trades and funding
+            settled up to `batch_id` (Exchange.sweep_fees).
+    @param batch_id The last batch the Exchange settled.
+    @param amount USDC token units.
+    """
+    assert msg.sender == self.exchange, "insurance: caller is not the exchange"
+    assert amount > 0, "insurance: zero amount"
+    self.total_inflows += amount
+    self.total_exchange_surplus += amount
+    assert extcall usdc.transferFrom(msg.sender, self, amount, default_return_value=True)
+    log ExchangeSurplusReceived(batch_id=batch_id, amount=amount, balance=self._recorded())
 
 
 @external

@@ -54,6 +54,12 @@ INTERVAL_MAX: public(constant(uint256)) = 12 * HOUR
 FUNDING_CAP_MAX: public(constant(uint256)) = 5 * PCT
 FUNDING_MAX_CHANGE_MAX: public(constant(uint256)) = 5 * PCT
 LIQUIDATION_FEE_MAX: public(constant(uint256)) = 5 * PCT
+BPS: constant(uint256) = 10**14
+# base trading fees (before JEX stake tiers): defaults and hard caps
+MAKER_FEE_DEFAULT: public(constant(uint256)) = 2 * BPS
+TAKER_FEE_DEFAULT: public(constant(uint256)) = 5 * BPS
+MAKER_FEE_MAX: public(constant(uint256)) = 10 * BPS
+TAKER_FEE_MAX: public(constant(uint256)) = 20 * BPS
 # |mark - index| <= index / MARK_BAND_DIVISOR, i.e. 0.5% of the index
 MARK_BAND_DIVISOR: constant(uint256) = 200
 
@@ -83,6 +89,10 @@ market_count: public(uint256)
 liquidation_fee_rate: public(uint256)
 # @notice The Exchange this contract serves (set once by the admin).
 exchange: public(address)
+# @notice Base maker fee per market, WAD fraction (stake tiers discount it).
+maker_fee_rate: public(HashMap[uint256, uint256])
+# @notice Base taker fee per market, WAD fraction (stake tiers discount it).
+taker_fee_rate: public(HashMap[uint256, uint256])
 
 
 event MarketAdded:
@@ -137,6 +147,16 @@ event UpdateLiquidationFeeRate:
 event UpdateExchange:
     old: address
     new: address
+
+event UpdateMakerFeeRate:
+    market: indexed(uint256)
+    old: uint256
+    new: uint256
+
+event UpdateTakerFeeRate:
+    market: indexed(uint256)
+    old: uint256
+    new: uint256
 
 event PricePosted:
     market: indexed(uint256)
@@ -212,6 +232,8 @@ def add_market(
     assert funding_cap > 0 and funding_cap <= FUNDING_CAP_MAX, "markets: funding cap out of bounds"
     self._check_max_change(funding_max_change)
     self.market_count = market
+    self.maker_fee_rate[market] = MAKER_FEE_DEFAULT
+    self.taker_fee_rate[market] = TAKER_FEE_DEFAULT
     self.markets[market] = Market(
         tick_size=tick_size,
         step_size=step_size,
@@ -228,6 +250,8 @@ def add_market(
         last_funding_ts=block.timestamp,
         last_rate=0,
     )
+    log UpdateMakerFeeRate(market=market, old=0, new=MAKER_FEE_DEFAULT)
+    log UpdateTakerFeeRate(market=market, old=0, new=TAKER_FEE_DEFAULT)
     log MarketAdded(
         market=market,
         tick_size=tick_size,
@@ -330,6 +354,34 @@ def set_funding_max_change(market: uint256, funding_max_change: uint256):
     self._check_max_change(funding_max_change)
     log UpdateFundingMaxChange(market=market, old=self.markets[market].funding_max_change, new=funding_max_change)
     self.markets[market].funding_max_change = funding_max_change
+
+
+@external
+def set_maker_fee_rate(market: uint256, rate: uint256):
+    """
+    @notice Change a market's base maker fee (governance).
+    @dev The Exchange refuses a maker fee above rate x (1 - stake discount).
+    @param market Market id.
+    @param rate New fee, WAD fraction of notional (<= 0.1%).
+    """
+    self._check_governance(market)
+    assert rate <= MAKER_FEE_MAX, "markets: maker fee out of bounds"
+    log UpdateMakerFeeRate(market=market, old=self.maker_fee_rate[market], new=rate)
+    self.maker_fee_rate[market] = rate
+
+
+@external
+def set_taker_fee_rate(market: uint256, rate: uint256):
+    """
+    @notice Change a market's base taker fee (governance).
+    @dev The Exchange refuses a taker fee above rate x (1 - stake discount).
+    @param market Market id.
+    @param rate New fee, WAD fraction of notional (<= 0.2%).
+    """
+    self._check_governance(market)
+    assert rate <= TAKER_FEE_MAX, "markets: taker fee out of bounds"
+    log UpdateTakerFeeRate(market=market, old=self.taker_fee_rate[market], new=rate)
+    self.taker_fee_rate[market] = rate
 
 
 @external
@@ -437,7 +489,8 @@ def market_risk(market: uint256) -> IMarkets.MarketRisk:
     """
     @notice What the Exchange needs about one market.
     @param market Market id.
-    @return tick, step, imf, mmf, last mark, cumulative funding index, liquidation fee rate.
+    @return tick, step, imf, mmf, last mark, cumulative funding index, liquidation
+            fee rate, base maker and taker fee rates.
     """
     self._check_listed(market)
     return self._risk(market)
@@ -469,6 +522,8 @@ def _risk(market: uint256) -> IMarkets.MarketRisk:
         mark=self.markets[market].mark_price,
         cumulative_index=self.markets[market].cumulative_index,
         liquidation_fee_rate=self.liquidation_fee_rate,
+        maker_fee_rate=self.maker_fee_rate[market],
+        taker_fee_rate=self.taker_fee_rate[market],
     )
 
 

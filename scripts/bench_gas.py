@@ -4,7 +4,9 @@ Prints one JSON object per line: {"name", "value", "unit", "fills",
 "accounts", "touch", ...}. `touch` is "first" when every account in the batch
 trades for the first time (new positions, new nonce words) and "repeat" when
 the same accounts trade again. Every fill has a new resting maker order and
-an IOC taker order, as a real batch does. Run: make bench-gas
+an IOC taker order, as a real batch does; each trader numbers its orders
+0, 1, 2, ... (nonces below Exchange.NONCE_WINDOW = 64 are spent in the
+account word, larger ones in the used_nonces bitmap). Run: make bench-gas
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class GasBench:
         self.d = deploy_all(self.chain)
         self.domain = Domain(self.chain.chain_id, self.d.exchange.address)
         self.batch_id = 0
-        self.nonce = 0
+        self.nonces: dict[str, int] = {}
         self.market = self.d.market_ids["ETH-USD"]
         ts = self.chain.now()
         sig = sign_digest(self.d.roles["price-signer"].key,
@@ -55,13 +57,19 @@ class GasBench:
             out.append(acct)
         return out
 
+    def next_nonce(self, trader) -> int:
+        """Each wallet counts its own nonces from 0, as a wallet does."""
+        n = self.nonces.get(trader.address, 0)
+        self.nonces[trader.address] = n + 1
+        return n
+
     def fill(self, maker, taker, maker_buys: bool) -> FillArgs:
-        self.nonce += 1
         size = WAD // 10
         mo = Order(trader=maker.address, market=self.market, is_buy=maker_buys, size=size,
-                   limit_price=PRICE, max_fee_rate=2 * BPS, nonce=self.nonce)
+                   limit_price=PRICE, max_fee_rate=2 * BPS, nonce=self.next_nonce(maker))
         to = Order(trader=taker.address, market=self.market, is_buy=not maker_buys, size=size,
-                   limit_price=PRICE, flags=FLAG_IOC, max_fee_rate=5 * BPS, nonce=self.nonce)
+                   limit_price=PRICE, flags=FLAG_IOC, max_fee_rate=5 * BPS,
+                   nonce=self.next_nonce(taker))
         return FillArgs(SignedOrder(mo, sign_order(maker.key, self.domain, mo)),
                         SignedOrder(to, sign_order(taker.key, self.domain, to)), size, PRICE,
                         rules.fee_amount(size, PRICE, 2 * BPS), rules.fee_amount(size, PRICE, 5 * BPS))

@@ -35,6 +35,8 @@ FUNDING_ROLE = boa.eval('keccak256("FUNDING_ROLE")')
 PRICE_SIGNER_ROLE = boa.eval('keccak256("PRICE_SIGNER_ROLE")')
 
 ETH, BTC = 1, 2
+ZERO = "0x" + "00" * 20
+NO_JEX = (ZERO, ZERO, ZERO)  # Exchange(staking, fee_router, insurance_fund) unwired
 ETH_PRICE = 2000 * WAD
 BTC_PRICE = 60_000 * WAD
 
@@ -246,8 +248,9 @@ def _session_desk(contract_deployers, roles) -> Desk:
     with boa.env.prank(admin):
         usdc = contract_deployers["MockUSDC"].deploy()
         markets = contract_deployers["Markets"].deploy()
+        # the JEX economy is not wired here (tests/contracts/test_jex_wiring.py wires it)
         exchange = contract_deployers["Exchange"].deploy(usdc.address, markets.address,
-                                                         ESCAPE_DELAY)
+                                                         ESCAPE_DELAY, *NO_JEX)
         markets.set_exchange(exchange.address)
         exchange.grantRole(SETTLER_ROLE, roles["settler"].address)
         exchange.grantRole(GUARDIAN_ROLE, roles["guardian"].address)

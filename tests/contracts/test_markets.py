@@ -37,7 +37,7 @@ def test_add_market__default_params__lists_next_id_with_event(desk):
     assert type(log).__name__ == "MarketAdded"
     assert (log.market, log.imf, log.mmf, log.funding_interval) == (3, 5 * PCT, 3 * PCT, 8 * HOUR_S)
     risk = desk.markets.market_risk(3)
-    assert risk == (WAD // 100, WAD // 1000, 5 * PCT, 3 * PCT, 0, 0, 50 * BPS)
+    assert risk == (WAD // 100, WAD // 1000, 5 * PCT, 3 * PCT, 0, 0, 50 * BPS, 2 * BPS, 5 * BPS)
 
 
 def test_add_market__stranger__reverts(desk, stranger):

@@ -8,6 +8,7 @@ from engine.eip712 import Domain, price_hash, sign_digest
 
 USDC = 10**6
 ESCAPE_DELAY = 3 * 24 * 3600
+ZERO = "0x" + "00" * 20
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,9 @@ def stack(project, roles):
     admin = roles["admin"]
     usdc = admin.deploy(project.MockUSDC)
     markets = admin.deploy(project.Markets)
-    exchange = admin.deploy(project.Exchange, usdc.address, markets.address, ESCAPE_DELAY)
+    # JEX economy unwired here (zero addresses); test_governance_ape.py deploys it whole
+    exchange = admin.deploy(project.Exchange, usdc.address, markets.address, ESCAPE_DELAY,
+                            ZERO, ZERO, ZERO)
     markets.set_exchange(exchange.address, sender=admin)
     markets.grantRole(markets.GOVERNANCE_ROLE(), roles["governance"], sender=admin)
     markets.grantRole(markets.FUNDING_ROLE(), roles["funding"], sender=admin)

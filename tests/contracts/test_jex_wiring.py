@@ -1,0 +1,153 @@
+"""The Exchange wired to the JEX economy: fee tiers from Staking (stake as of
+the block before), sweep_fees to the FeeRouter and InsuranceFund, bad debt
+drawn from the InsuranceFund. Exact numbers, exact revert messages."""
+
+import boa
+import pytest
+
+from engine.core.rules import fee_cap, trade_cash
+from tests.contracts.conftest import (
+    ESCAPE_DELAY, ETH, ETH_PRICE, FUNDING_ROLE, GOVERNANCE_ROLE, GUARDIAN_ROLE,
+    PRICE_SIGNER_ROLE, SETTLER_ROLE, USDC, WAD, ZERO, Desk,
+)
+from tests.contracts.jex_fixtures import JEX, REFERENCE_PRICE, SUPPLY, contract
+
+BPS = WAD // 10_000
+MAKER, TAKER = 2 * BPS, 5 * BPS
+
+
+@pytest.fixture
+def jex_desk(roles, contract_deployers):
+    """A desk whose Exchange is wired to Staking, FeeRouter and InsuranceFund."""
+    admin, treasury = roles["admin"].address, boa.env.generate_address("treasury")
+    with boa.env.anchor():
+        with boa.env.prank(admin):
+            usdc = contract_deployers["MockUSDC"].deploy()
+            jex = contract("JexToken").deploy(treasury, SUPPLY)
+            fund = contract("InsuranceFund").deploy(usdc.address, jex.address)
+            staking = contract("Staking").deploy(jex.address, usdc.address)
+            buyback = contract("BuybackBurn").deploy(usdc.address, jex.address, REFERENCE_PRICE)
+            router = contract("FeeRouter").deploy(usdc.address, fund.address, staking.address,
+                                                  buyback.address, treasury)
+            markets = contract_deployers["Markets"].deploy()
+            ex = contract_deployers["Exchange"].deploy(usdc.address, markets.address, ESCAPE_DELAY,
+                                                       staking.address, router.address,
+                                                       fund.address)
+            markets.set_exchange(ex.address)
+            fund.set_exchange(ex.address)
+            fund.set_fee_router(router.address)
+            staking.set_fee_router(router.address)
+            buyback.set_fee_router(router.address)
+            router.set_exchange(ex.address)
+            ex.grantRole(SETTLER_ROLE, roles["settler"].address)
+            ex.grantRole(GUARDIAN_ROLE, roles["guardian"].address)
+            markets.grantRole(GOVERNANCE_ROLE, roles["governor"].address)
+            markets.grantRole(FUNDING_ROLE, roles["funder"].address)
+            markets.grantRole(PRICE_SIGNER_ROLE, roles["price_signer"].address)
+        with boa.env.prank(roles["governor"].address):
+            markets.add_market(WAD // 100, WAD // 1000, 5 * WAD // 100, 3 * WAD // 100,
+                               8 * 3600, WAD // 100, WAD // 100)
+        desk = Desk(usdc, markets, ex, roles)
+        desk.post_price(ETH, ETH_PRICE)
+        desk.jex, desk.ifund, desk.staking, desk.router, desk.buyback = jex, fund, staking, router, buyback
+        desk.treasury = treasury
+        yield desk
+
+
+def stake(desk, who, amount):
+    with boa.env.prank(desk.treasury):
+        desk.jex.transfer(who.address, amount)
+    with boa.env.prank(who.address):
+        desk.jex.approve(desk.staking.address, amount)
+        desk.staking.stake(amount)
+
+
+def legs(desk, maker, taker, size=WAD, price=ETH_PRICE):
+    m = desk.leg(maker, ETH, True, size, price, max_fee_rate=10 * BPS)
+    t = desk.leg(taker, ETH, False, size, price, flags=4, max_fee_rate=10 * BPS)
+    return m, t
+
+
+def test_constructor__partly_wired__reverts(roles, contract_deployers, desk):
+    with boa.reverts("exchange: zero address"):
+        contract_deployers["Exchange"].deploy(desk.usdc.address, desk.markets.address,
+                                              ESCAPE_DELAY, desk.usdc.address, ZERO, ZERO)
+
+
+def test_markets__fee_rates__defaults_and_bounds(jex_desk):
+    mk = jex_desk.markets
+    assert (mk.maker_fee_rate(ETH), mk.taker_fee_rate(ETH)) == (MAKER, TAKER)
+    with boa.env.prank(jex_desk.governor.address):
+        with boa.reverts("markets: maker fee out of bounds"):
+            mk.set_maker_fee_rate(ETH, 10 * BPS + 1)
+        with boa.reverts("markets: taker fee out of bounds"):
+            mk.set_taker_fee_rate(ETH, 20 * BPS + 1)
+        mk.set_taker_fee_rate(ETH, 7 * BPS)
+    assert mk.market_risk(ETH)[8] == 7 * BPS
+
+
+def test_settle__fee_at_base_rate__accepted_one_wei_more_refused(jex_desk, maker, taker):
+    desk = jex_desk
+    desk.fund(maker, 10_000 * USDC)
+    desk.fund(taker, 10_000 * USDC)
+    m, t = legs(desk, maker, taker)
+    top = fee_cap(WAD, ETH_PRICE, TAKER)  # 1.0 ETH at 2000: 1 USDC
+    assert top == WAD
+    with boa.reverts("exchange: fee above tier"):
+        desk.settle([desk.fill(m, t, WAD, ETH_PRICE, 0, top + 1)])
+    desk.settle([desk.fill(m, t, WAD, ETH_PRICE, fee_cap(WAD, ETH_PRICE, MAKER), top)])
+    assert desk.exchange.fee_pool() == 4 * WAD // 10 + WAD
+
+
+def test_settle__staked_tier__discounted_cap_and_flash_stake_gets_none(jex_desk, maker, taker):
+    desk = jex_desk
+    desk.fund(maker, 10_000 * USDC)
+    desk.fund(taker, 10_000 * USDC)
+    stake(desk, taker, 250_000 * JEX)  # tier 6: 40% off, counts from the next block
+    discounted = TAKER * 60 // 100
+    assert desk.staking.max_fee_rate(TAKER, taker.address, boa.env.evm.patch.block_number) == TAKER
+    m, t = legs(desk, maker, taker)
+    # same block as the stake: no discount, the full base rate is allowed
+    with boa.env.anchor():
+        desk.settle([desk.fill(m, t, WAD, ETH_PRICE, 0, fee_cap(WAD, ETH_PRICE, TAKER))])
+    boa.env.time_travel(blocks=1)
+    assert desk.staking.max_fee_rate(TAKER, taker.address,
+                                     boa.env.evm.patch.block_number) == discounted
+    with boa.reverts("exchange: fee above tier"):
+        desk.settle([desk.fill(m, t, WAD, ETH_PRICE, 0, fee_cap(WAD, ETH_PRICE, discounted) + 1)])
+    desk.settle([desk.fill(m, t, WAD, ETH_PRICE, 0, fee_cap(WAD, ETH_PRICE, discounted))])
+    assert desk.exchange.fee_pool() == 6 * WAD // 10
+
+
+def test_sweep_fees__routes_token_units_and_leaves_wad_dust(jex_desk, maker, taker, stranger):
+    desk = jex_desk
+    desk.fund(maker, 10_000 * USDC)
+    desk.fund(taker, 10_000 * USDC)
+    with boa.env.prank(stranger.address), boa.reverts("exchange: nothing to sweep"):
+        desk.exchange.sweep_fees()
+    size, price = 1_234 * WAD // 1000, 2_001_37 * WAD // 100
+    m, t = legs(desk, maker, taker, size, price)
+    maker_fee, taker_fee = fee_cap(size, price, MAKER), fee_cap(size, price, TAKER)
+    desk.settle([desk.fill(m, t, size, price, maker_fee, taker_fee)])
+    fees = maker_fee + taker_fee
+    dust = trade_cash(size, price).dust
+    with boa.env.prank(stranger.address):
+        desk.exchange.sweep_fees()
+    units = fees // 10**12
+    assert desk.exchange.fee_pool() == fees - units * 10**12
+    assert desk.exchange.insurance() == dust  # below one token unit: stays
+    assert desk.router.total_fees() == units
+    assert desk.router.last_routed_batch() == 1
+    insurance_share = units // 10
+    assert desk.ifund.total_fee_shares() == insurance_share
+    desk.check_conservation()
+    # the router takes each batch once
+    with boa.env.prank(stranger.address), boa.reverts("exchange: nothing to sweep"):
+        desk.exchange.sweep_fees()
+
+
+def test_cover_bad_debt__solvent_account__reverts(jex_desk, maker):
+    desk = jex_desk
+    desk.fund(maker, 10 * USDC)
+    with boa.reverts("exchange: no bad debt"):
+        desk.exchange.cover_bad_debt(maker.address)
