@@ -1,13 +1,14 @@
 """The main job, `perpx demo`: the exchange end to end on a real EVM chain.
 
 `run_demo` deploys the contracts (embedded py-evm chain, or anvil over
-JSON-RPC), starts the engine behind its journaling sequencer, replays the
-recorded multi-venue spot feed through the index sampler (one `UpdateIndex`
-per market every 2 s of sim time), lets the simulated traders act on every
-step, and settles everything on chain as it goes: batches of signed fills,
-signed prices, each funding interval and the liquidation fills. The clock is
-accelerated: sim time runs as fast as the machine can go, and the chain's
-clock is moved along with it.
+JSON-RPC), starts an `ExchangeNode` (journal, engine, batcher, keepers with
+their outbox, liquidator, reconciler: the same settlement path as `perpx up`),
+replays the recorded multi-venue spot feed through the index sampler (one
+`UpdateIndex` per market every 2 s of sim time), lets the simulated traders
+act on every step, and settles everything on chain as it goes: batches of
+signed fills, signed prices, each funding interval and the liquidation fills.
+The clock is accelerated: sim time runs as fast as the machine can go, and
+the keepers move the chain's clock along with it.
 
 The demo markets use 1 h funding intervals (within the 1 h..12 h bounds), so
 the 4 h recording crosses four funding timestamps. At the end every account's
@@ -20,34 +21,33 @@ from __future__ import annotations
 import dataclasses
 import random
 import shutil
-import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from engine.chain.anvil import Anvil
 from engine.chain.artifacts import ROOT, compile_contracts
 from engine.chain.deploy import deploy_all
-from engine.chain.node import Chain, ChainError
-from engine.core.commands import Deposit, Tick, UpdateIndex
-from engine.core.engine import Engine
+from engine.chain.node import Chain
+from engine.chain.node_runner import TOKEN_TO_WAD, ExchangeNode
+from engine.core.commands import Tick, UpdateIndex
 from engine.core.markets import HOUR_S, MarketSpec, default_markets
 from engine.eip712 import Domain
-from engine.journal.journal import Journal
 from engine.prices.feeds import RecordedFeed
 from engine.prices.index import SAMPLE_INTERVAL_MS, IndexSampler
-from engine.sequencer import Sequencer
 from engine.sim.recorder import Recorder
 from engine.sim.roster import build_roster
-from engine.sim.settlement import BatchRecord, DirectSettler, FundingPost
+from engine.sim.settlement import BatchRecord, FundingPost, SettlementLog
 from engine.sim.traders import Trader
 from engine.sim.view import take_view
 
 FEED = ROOT / "data" / "feeds" / "spot-4h-seed42.csv.gz"
 DEMO_FUNDING_INTERVAL_S = 1 * HOUR_S
+BATCH_MAX_AGE_S = 600  # market seconds a fill may wait for its batch
 
 
 @dataclass
@@ -89,6 +89,7 @@ class DemoResult:
     chart_path: Path | None = None
     journal_path: Path | None = None
     extra: dict = field(default_factory=dict)
+    economy: object | None = None  # engine.economy.EconomyResult when that section ran
 
     @property
     def equal(self) -> bool:
@@ -101,45 +102,6 @@ def demo_markets() -> tuple[MarketSpec, ...]:
     """The default markets with 1 h funding intervals."""
     return tuple(dataclasses.replace(s, funding_interval_s=DEMO_FUNDING_INTERVAL_S)
                  for s in default_markets())
-
-
-# ------------------------------------------------------------------ chains
-
-
-class Anvil:
-    """An anvil node on 127.0.0.1 for the run (installed by `make anvil`)."""
-
-    def __init__(self) -> None:
-        binary = ROOT / ".cache" / "npm" / "node_modules" / ".bin" / "anvil"
-        path = str(binary) if binary.exists() else shutil.which("anvil")
-        if path is None:
-            raise ChainError("anvil is not installed: run `make anvil`")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([path, "--host", "127.0.0.1", "--port", str(self.port),
-                                      "--silent", "--gas-limit", "60000000"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def connect(self) -> Chain:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return Chain.rpc(self.url)
-            except ChainError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 # -------------------------------------------------------------------- run
@@ -167,30 +129,30 @@ class DemoRun:
         symbols = {s.symbol: s for s in self.specs.values()}
         self.traders: list[Trader] = build_roster(domain, symbols, self.sim(self.feed_start))
         out_dir.mkdir(parents=True, exist_ok=True)
-        self.journal_path = out_dir / "demo-journal.sqlite"
-        for p in out_dir.glob("demo-journal.sqlite*"):
-            p.unlink()
-        self.journal = Journal(self.journal_path)
-        self.engine = Engine(tuple(self.specs.values()))
-        self.seq = Sequencer(self.engine, self.journal)
-        self.settler = DirectSettler(self.d, self.engine, self.journal,
-                                     batch_max_fills=batch_max_fills)
+        node_dir = out_dir / "demo-node"  # journal + outbox belong to this run's deployment
+        shutil.rmtree(node_dir, ignore_errors=True)
+        self.node = ExchangeNode(chain, self.d, node_dir, markets=tuple(self.specs.values()),
+                                 batch_max_fills=batch_max_fills,
+                                 batch_max_age_s=BATCH_MAX_AGE_S)
+        self.journal_path = node_dir / "journal.sqlite"
+        self.engine = self.node.engine
+        self.settled = SettlementLog().attach(self.node.keeper)
         self.recorder = Recorder()
 
     def sim(self, feed_ms: int) -> int:
         return feed_ms + self.offset_ms
 
     def submit(self, cmds: list) -> None:
-        for seq, events in self.seq.submit_many(cmds):
+        """Journal and apply `cmds` (one group commit); the node settles what became due."""
+        for events in self.node.submit_many(cmds):
             self.recorder.on_events(events)
-            self.settler.on_events(seq, events)
 
     def fund(self) -> None:
         """Every trader deposits its collateral on chain, then the engine credits it."""
         ts = self.sim(self.feed_start)
         for t in self.traders:
-            self.settler.deposit(t.label, t.deposit)
-        self.submit([Deposit(t.address, t.deposit, ts) for t in self.traders])
+            self.chain.signer(t.label)  # gas for the trader's key
+            self.recorder.on_events(self.node.fund(t.signer, t.deposit // TOKEN_TO_WAD, ts))
 
     def steps(self):
         """(feed ts, {market: IndexPrice or None}) every 2 s of the window."""
@@ -210,7 +172,7 @@ class DemoRun:
 
     def step(self, ts: int, prices: dict) -> None:
         addresses = [t.address for t in self.traders]
-        view = self.seq.query(lambda e: take_view(e, addresses, ts))
+        view = self.node.sequencer.query(lambda e: take_view(e, addresses, ts))
         cmds: list = []
         for trader in self.traders:
             cmds.extend(trader.act(view, self.rng))
@@ -218,7 +180,7 @@ class DemoRun:
             if ix is not None:
                 cmds.append(UpdateIndex(m, ix.price, ts, ix.degraded))
         self.submit(cmds or [Tick(ts)])
-        self.settler.on_time(ts)
+        self.node.on_time(ts)
 
     def run(self, progress: Progress | None) -> None:
         total = (self.feed_end - self.feed_start) // SAMPLE_INTERVAL_MS
@@ -228,18 +190,20 @@ class DemoRun:
             if progress and i % 25 == 0:
                 progress.update(task, completed=i, description=self._status())
         self.submit([Tick(self.sim(self.feed_end))])  # settles funding due at the very end
-        self.settler.flush()
+        self.node.sync_prices()  # settle the rest; post the last marks (equity compared at them)
         if progress:
             progress.update(task, completed=total, description=self._status())
 
     def _status(self) -> str:
-        s = self.settler.stats
+        s = self.settled
         return (f"trades {self.recorder.trades:>5}  batches {len(s.batches):>3}  "
                 f"funding {len(s.funding)}  liquidations {len(self.recorder.liquidations)}")
 
     def result(self, wall_s: float) -> DemoResult:
         addresses = [t.address for t in self.traders]
-        mismatches = self.settler.reconcile(addresses)
+        mismatches = [str(m) for m in self.node.reconcile()]
+        if self.node.halted is not None:
+            mismatches.append(f"settlement halted: {self.node.halted}")
         ex, ledger = self.d.exchange, self.engine.ledger
         rows = []
         for t in self.traders:
@@ -252,38 +216,44 @@ class DemoRun:
                                    positions))
         return DemoResult(
             self.chain.kind, self.seed, self.specs, self.sim(self.feed_start),
-            self.sim(self.feed_end), wall_s, self.recorder, self.settler.stats.batches,
-            self.settler.stats.funding, self.settler.stats.as_dict(), rows, mismatches,
+            self.sim(self.feed_end), wall_s, self.recorder, self.settled.batches,
+            self.settled.funding, self._settler_stats(), rows, mismatches,
             ledger.insurance, ex.functions.insurance().call(), ledger.fee_pool,
             ex.functions.fee_pool().call(), {t.address: t.label for t in self.traders},
             journal_path=self.journal_path)
 
+    def _settler_stats(self) -> dict:
+        stats = self.node.stats()
+        stats.pop("tx_hashes")
+        return stats
+
     def close(self) -> None:
-        self.seq.close()
-        self.journal.close()
+        self.node.close()
 
 
 def run_demo(chain_kind: str = "pyevm", out_dir: Path = Path("out"), seed: int = 42,
              console: Console | None = None, window_ms: tuple[int, int] | None = None,
-             batch_max_fills: int = 50, report: bool = True) -> DemoResult:
+             batch_max_fills: int = 50, report: bool = True, economy: bool = True) -> DemoResult:
     """Run the main job and return what the report shows.
 
     chain_kind: "pyevm" (embedded) or "anvil" (started on 127.0.0.1 for the run);
     window_ms: (from, to) milliseconds into the recorded feed (default: all 4 h);
-    report: print the report and write the chart into `out_dir`."""
+    report: print the report and write the chart into `out_dir`;
+    economy: afterwards, play the JEX economy section (fee sweep and split, staking
+    rewards, buyback auction and burn, a governance proposal) on the same chain."""
     from engine.report import print_report, write_chart
 
     if console is None:
         console = Console()
         if not console.is_terminal:
-            console = Console(width=150)  # a log file or pipe gets the full-width tables
-    compile_contracts()
-    anvil = Anvil() if chain_kind == "anvil" else None
+            console = Console(width=160)  # a log file or pipe gets the full-width tables
     if chain_kind not in ("pyevm", "anvil"):
         raise ValueError(f"chain_kind must be 'pyevm' or 'anvil', got {chain_kind!r}")
+    compile_contracts()
     started = time.monotonic()
+    anvil = Anvil.start() if chain_kind == "anvil" else None
     try:
-        chain = anvil.connect() if anvil else Chain.pyevm()
+        chain = Chain.rpc(anvil.url) if anvil else Chain.pyevm()
         console.print(f"[bold]perpx demo[/] on {chain_kind}: deploying contracts, "
                       "funding traders on chain")
         run = DemoRun(chain, Path(out_dir), seed, window_ms, console, batch_max_fills)
@@ -294,6 +264,15 @@ def run_demo(chain_kind: str = "pyevm", out_dir: Path = Path("out"), seed: int =
             with Progress(*columns, console=console, transient=False) as progress:
                 run.run(progress)
             result = run.result(time.monotonic() - started)
+            result.chain_kind = chain_kind
+            if economy:
+                # after the reconciliation above: the sweep empties the fee pool and the
+                # proposal changes the taker fee, so no trading may follow it
+                from engine.economy import run_economy
+
+                with console.capture() as captured:
+                    result.economy = run_economy(run.d, console)
+                economy_text = captured.get()
         finally:
             run.close()
     finally:
@@ -302,4 +281,6 @@ def run_demo(chain_kind: str = "pyevm", out_dir: Path = Path("out"), seed: int =
     if report:
         result.chart_path = write_chart(result, Path(out_dir) / "demo-prices.png")
         print_report(result, console)
+        if economy:
+            console.print(Text.from_ansi(economy_text))
     return result

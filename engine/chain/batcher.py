@@ -11,7 +11,14 @@ and emits, in the order the chain must see them:
     run of fills: an IOC/FOK/liquidation order cannot fill in two batches),
   - before the batch would exceed the contract's MAX_FILLS / MAX_ACCOUNTS,
   - before a mark changes (every fill of a batch is checked on chain at one
-    set of marks: the ones the engine used for those fills),
+    set of marks, the latest posted before it): always, or, with a
+    `margin_ok` oracle, only when the change could make the batch revert:
+    the command that moved the mark also made fills, the batch holds a
+    liquidation fill (checked against maintenance at the posted mark), or an
+    account the batch touches is below initial margin at the new marks (the
+    chain requires initial margin after the batch, or less risk). Otherwise
+    the batch stays open and settles at the later marks, at which every
+    account it touches was checked to meet initial margin,
   - before a fill whose second reaches the expiry of an order already in the
     batch (the batch timestamp, its last fill's second, must stay < expiry),
   - at every funding timestamp, before `PostFunding`, so the chain holds
@@ -64,6 +71,7 @@ class PostPrice:
     mark: int
     ts_s: int
     pos: tuple[int, int] = (0, 0)  # (seq, events consumed) where it was planned
+    synced: bool = False  # planned by an explicit `sync_prices()` (replay repeats it)
 
     def key(self) -> tuple:
         return ("price", self.market, self.index, self.mark, self.ts_s)
@@ -111,8 +119,10 @@ class _Pending:
     ts_ms: list[int] = field(default_factory=list)
     accounts: set[str] = field(default_factory=set)
     min_expiry: int = 0  # smallest non-zero order expiry (s) in the batch, 0 = none
+    liquidation: bool = False  # the batch holds a liquidation fill
 
     def clear(self) -> None:
+        self.liquidation = False
         self.fills.clear()
         self.seqs.clear()
         self.ts_ms.clear()
@@ -122,18 +132,25 @@ class _Pending:
 
 # (order hash) -> (order, signature); liquidation orders are signed by the liquidator
 OrderSource = Callable[[bytes], tuple[Order, bytes]]
+# (account) -> True when it meets initial margin in the engine's current state
+MarginOracle = Callable[[str], bool]
 
 
 class Batcher:
     """Plans chain actions from engine events (see the module docstring)."""
 
     def __init__(self, order_source: OrderSource, *, max_fills: int = 50,
-                 price_heartbeat_ms: int = 60_000, first_batch_id: int = 1) -> None:
+                 price_heartbeat_ms: int = 60_000, first_batch_id: int = 1,
+                 margin_ok: MarginOracle | None = None) -> None:
+        """margin_ok: None cuts at every mark change; an oracle keeps a batch open across
+        mark changes that cannot make it revert (module docstring)."""
         if not 1 <= max_fills <= MAX_FILLS:
             raise ValueError(f"max_fills must be in 1..{MAX_FILLS}, got {max_fills}")
         self.order_source = order_source
         self.max_fills = max_fills
         self.price_heartbeat_ms = price_heartbeat_ms
+        self.margin_ok = margin_ok
+        self._cmd_has_fills = False
         self.next_batch_id = first_batch_id
         self.actions: list[Action] = []  # planned, not yet taken by the keeper
         self.marks: dict[int, tuple[int, int, int]] = {}  # market -> (index, mark, ts_ms)
@@ -144,6 +161,7 @@ class Batcher:
         self._covered = 0  # journal seq the last batch covered up to
         self._pos: tuple[int, int] = (0, 0)
         self._forced: list[tuple[int, int]] = []  # replay: recorded cut positions, ascending
+        self._forced_syncs: list[tuple[int, int]] = []  # replay: recorded sync positions
         self._fills_left_in_cmd = 0
 
     # ------------------------------------------------------------------ input
@@ -160,15 +178,19 @@ class Batcher:
     def pending_accounts(self) -> set[str]:
         return set(self._pending.accounts)
 
-    def follow(self, positions: list[tuple[int, int]]) -> None:
+    def follow(self, positions: list[tuple[int, int]],
+               syncs: list[tuple[int, int]] = ()) -> None:
         """Replay mode: cut batches exactly at these recorded positions (seq, events
-        consumed), and nowhere else, while any of them lies ahead."""
+        consumed), and nowhere else, while any of them lies ahead; repeat the explicit
+        price syncs recorded at `syncs`."""
         self._forced = sorted(positions)
+        self._forced_syncs = sorted(set(syncs))
 
     def on_command(self, seq: int, cmd: object, events: list) -> None:
         """Feed one applied command's events (the sequencer listener)."""
         self.last_seq = seq
         self._fills_left_in_cmd = sum(1 for e in events if type(e) is TradeExecuted)
+        self._cmd_has_fills = self._fills_left_in_cmd > 0
         first_fill = True
         for k, ev in enumerate(events):
             self._pos = (seq, k)
@@ -196,6 +218,12 @@ class Batcher:
         if self._pending.fills:
             self._cut()
 
+    def sync_prices(self) -> None:
+        """Plan a post of every market's latest (index, mark) not yet posted (so chain
+        equity is valued at the engine's marks), cutting pending fills first."""
+        self.cut()
+        self._sync_prices(synced=True)
+
     def take(self) -> list[Action]:
         """The actions planned since the last call, in order."""
         out, self.actions = self.actions, []
@@ -208,6 +236,9 @@ class Batcher:
             at = self._forced.pop(0)
             if at == self._pos and self._pending.fills:
                 self._cut()
+        while self._forced_syncs and self._forced_syncs[0] <= self._pos:
+            if self._forced_syncs.pop(0) == self._pos:
+                self._sync_prices(synced=True)
 
     def _precheck_command(self, events: list) -> None:
         """Cut before a command's fills if they would not fit in the current batch."""
@@ -244,6 +275,7 @@ class Batcher:
         p.ts_ms.append(ev.ts_ms)
         p.accounts.add(ev.maker)
         p.accounts.add(ev.taker)
+        p.liquidation = p.liquidation or ev.liquidation
         for o in (maker_order, taker_order):
             if o.expiry and (not p.min_expiry or o.expiry < p.min_expiry):
                 p.min_expiry = o.expiry
@@ -255,7 +287,7 @@ class Batcher:
     def _on_mark(self, ev: MarkUpdated) -> None:
         old = self.marks.get(ev.market)
         if old is not None and (old[0], old[1]) != (ev.index, ev.mark) and self._pending.fills \
-                and not self._forced:
+                and not self._forced and self._mark_may_revert():
             self._cut()
         self.marks[ev.market] = (ev.index, ev.mark, ev.ts_ms)
         posted = self.posted.get(ev.market)
@@ -274,21 +306,29 @@ class Batcher:
         self.actions.append(PostFunding(ev.market, ev.funding_ts_ms // 1000, ev.rate, ev.mark,
                                         self._pos))
 
-    def _sync_prices(self) -> None:
+    def _sync_prices(self, synced: bool = False) -> None:
         for market in sorted(self.marks):
             index, mark, _ = self.marks[market]
             posted = self.posted.get(market)
             if posted is None or (posted[0], posted[1]) != (index, mark):
-                self._post_price(market)
+                self._post_price(market, synced)
 
-    def _post_price(self, market: int) -> None:
+    def _mark_may_revert(self) -> bool:
+        """Could settling the pending batch at the new marks revert? (engine state is the
+        state after this command, which equals the batch's result when it made no fills)"""
+        p = self._pending
+        if self.margin_ok is None or self._cmd_has_fills or p.liquidation:
+            return True
+        return not all(self.margin_ok(a) for a in sorted(p.accounts))
+
+    def _post_price(self, market: int, synced: bool = False) -> None:
         index, mark, ts_ms = self.marks[market]
         posted = self.posted.get(market)
         ts_s = ts_ms // 1000
         if posted is not None and ts_s <= posted[2]:
             ts_s = posted[2] + 1  # the chain wants strictly increasing price timestamps
         self.posted[market] = (index, mark, ts_s)
-        self.actions.append(PostPrice(market, index, mark, ts_s, self._pos))
+        self.actions.append(PostPrice(market, index, mark, ts_s, self._pos, synced))
 
     def _cut(self) -> None:
         p = self._pending

@@ -130,6 +130,7 @@ class Keeper:
         self.stats = KeeperStats()
         self.market_domain = Domain(chain.chain_id, deployment.markets.address)
         self.on_batch: list[Callable[[PostBatch, dict], None]] = []
+        self.on_funding: list[Callable[[PostFunding, dict], None]] = []
 
     # ------------------------------------------------------------ what landed
 
@@ -220,11 +221,14 @@ class Keeper:
         if state[8] != f.mark:
             raise KeeperHalted(f"market {f.market}: chain mark {state[8]} != engine funding mark "
                                f"{f.mark}")
-        if self._transact(self.d.markets.functions.apply_funding(f.market, f.rate), self.funding,
-                          200_000, f"funding {f.market}@{f.funding_ts_s}",
-                          lambda: self.market_state(f.market)[M_LAST_FUNDING_TS]
-                          >= f.funding_ts_s):
+        receipt = self._transact(self.d.markets.functions.apply_funding(f.market, f.rate),
+                                 self.funding, 200_000, f"funding {f.market}@{f.funding_ts_s}",
+                                 lambda: self.market_state(f.market)[M_LAST_FUNDING_TS]
+                                 >= f.funding_ts_s)
+        if receipt is not None:
             self.stats.funding += 1
+            for listener in self.on_funding:
+                listener(f, receipt)
 
     # ----------------------------------------------------------- transactions
 

@@ -16,6 +16,10 @@ sends whatever the chain has not applied yet (the chain's `last_batch_id`,
 price and funding timestamps say what landed). Nothing else is needed to
 restart: the journal, the outbox and the chain.
 
+Batches are cut by count, age, funding and expiry, and at a mark change only
+when settling at the new marks could revert (`cut_every_mark=True`: at every
+mark change; engine/chain/batcher.py says which changes those are).
+
 Single-writer: call `submit`, `on_time`, `flush` from one thread (the API
 serialises its commands through its own queue). Engine times in ms, chain
 times in s, amounts WAD (deposits in token units, 6 decimals for MockUSDC).
@@ -67,7 +71,7 @@ class ExchangeNode:
                  funding_key: LocalAccount | str | None = None,
                  markets: tuple[MarketSpec, ...] | None = None,
                  price_heartbeat_s: int = 60, local_clock: bool = True,
-                 check_batches: bool = False,
+                 check_batches: bool = False, cut_every_mark: bool = False,
                  crash_hook: Callable[[str], None] | None = None) -> None:
         self.chain = chain
         self.d = deployment
@@ -96,7 +100,10 @@ class ExchangeNode:
         self.liquidator = Liquidator(self.settler, Domain(chain.chain_id, deployment.exchange.address),
                                      self.engine.signed_order)
         self.batcher = Batcher(self.liquidator.signed_order, max_fills=batch_max_fills,
-                               price_heartbeat_ms=price_heartbeat_s * 1000)
+                               price_heartbeat_ms=price_heartbeat_s * 1000,
+                               margin_ok=None if cut_every_mark else
+                               lambda a: self.engine.ledger.equity(a)
+                               >= self.engine.ledger.initial_margin(a))
         self._records: list[Recorded] = []
         self._next = 0  # index in _records of the first action not known to have landed
         self._recover()
@@ -116,7 +123,9 @@ class ExchangeNode:
             raise KeeperHalted(f"the chain settled batch {chain_last}, but this node's outbox "
                                f"only knows {batch_ids[-1] if batch_ids else 0}: wrong data_dir "
                                "or deployment")
-        self.batcher.follow([r.action.pos for r in recorded if isinstance(r.action, PostBatch)])
+        self.batcher.follow([r.action.pos for r in recorded if isinstance(r.action, PostBatch)],
+                            [r.action.pos for r in recorded
+                             if isinstance(r.action, PostPrice) and r.action.synced])
         decode, apply = self.codec.decode, self.engine.apply
         for record in self.journal.iter_from(1):
             cmd = decode(record.payload)
@@ -187,6 +196,20 @@ class ExchangeNode:
         self._pump()
         return events
 
+    def submit_many(self, cmds: list) -> list[list]:
+        """Journal and apply `cmds` in one group commit; settle what became due. Returns
+        the events of each command, in order (same refusals as `submit`)."""
+        self._raise_if_halted()
+        for cmd in cmds:
+            if isinstance(cmd, PlaceOrder) and cmd.order.flags & FLAG_ISOLATED:
+                raise ValueError("flags: isolated margin (16) cannot settle on chain yet; "
+                                 "send a cross-margin order")
+        self.crash_hook("before_journal")
+        done = self.sequencer.submit_many(cmds)
+        self.crash_hook("after_journal")
+        self._pump()
+        return [events for _, events in done]
+
     def fund(self, trader: LocalAccount, amount_units: int, ts_ms: int) -> list:
         """Mint (local MockUSDC), approve and deposit on chain, then credit the engine."""
         usdc, ex = self.d.usdc, self.d.exchange
@@ -212,6 +235,13 @@ class ExchangeNode:
         """Cut and settle everything pending."""
         self._raise_if_halted()
         self.sequencer.query(lambda e: self.batcher.cut())
+        self._pump()
+
+    def sync_prices(self) -> None:
+        """Settle everything pending and post the engine's latest marks, so on-chain
+        equity and margin are valued at the engine's marks (replayed after a restart)."""
+        self._raise_if_halted()
+        self.sequencer.query(lambda e: self.batcher.sync_prices())
         self._pump()
 
     # ---------------------------------------------------------------- keepers

@@ -7,8 +7,9 @@ runs through an ExchangeNode. Prints JSON lines:
 last receipt), `settle_latency_p50_ms` / `settle_latency_p99_ms` (from the
 command that made a fill being applied to the receipt of its batch), with
 `chain`, `batch` (max fills per batch), `avg_fills_per_batch`, `gas_per_fill`.
-Batches are also cut at every mark change and funding timestamp, so the
-average batch is smaller than the maximum. Size: env PERPX_BENCH_E2E_N
+Batches are also cut at every funding timestamp and at the mark changes
+that could make them revert (engine/chain/batcher.py), so the average batch
+is smaller than the maximum. Size: env PERPX_BENCH_E2E_N
 (orders, default 1500). Numbers only, no timed assertions.
 """
 
