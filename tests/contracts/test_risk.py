@@ -109,20 +109,16 @@ def decimals() -> uint8:
                                               *NO_JEX)
 
 
-def test_set_exchange__zero_address__reverts(desk, contract_deployers):
-    # a raw call: titanoboa's revert reporting can crash decoding this contract's
-    # storage (StructT key_type) depending on test order, so read the revert data directly
-    from eth.exceptions import Revert
-    from eth_abi import decode
-
+def test_set_exchange__zero_address__reverts(desk, contract_deployers, monkeypatch):
+    # titanoboa renders repr(contract) (a storage dump) on every revert, and that dump
+    # crashes on this contract's struct-valued HashMap in some test orders (StructT
+    # key_type): give the contract class a plain repr for this test
     with boa.env.prank(desk.admin.address):
         fresh = contract_deployers["Markets"].deploy()
-    data = fresh.set_exchange.prepare_calldata("0x" + "00" * 20)
-    with pytest.raises(Revert) as raised:
-        boa.env.raw_call(fresh.address, data=data, sender=desk.admin.address)
-    output = raised.value.args[0]
-    assert output[:4] == bytes.fromhex("08c379a0")  # Error(string)
-    assert decode(["string"], output[4:]) == ("markets: zero address",)
+    monkeypatch.setattr(type(fresh), "__repr__", lambda self: f"<contract {self.address}>")
+    with boa.env.prank(desk.admin.address):
+        with boa.reverts("markets: zero address"):
+            fresh.set_exchange("0x" + "00" * 20)
 
 
 def test_withdraw__paused__still_allowed(desk, trader):
