@@ -3,12 +3,19 @@
 `ExchangeNode` is what `perpx up`, the demo and the end-to-end tests run:
 
     node = ExchangeNode(chain, deployment, data_dir)
-    node.fund(trader, 10_000 * 10**6, ts_ms)        # chain deposit, then engine Deposit
+    node.fund(trader, 10_000 * 10**6, ts_ms)        # chain deposit; the watcher credits it
     node.submit(UpdateIndex(1, 2000 * WAD, ts_ms))   # journal + apply; settle what is due
     node.submit(PlaceOrder(order, order_hash, signature, ts_ms))
     node.on_time(ts_ms)                              # age cuts, funding due
     node.flush()                                     # settle everything pending
     assert node.reconcile() == []
+
+Money that moves on chain reaches the engine through one path, the chain watcher
+(engine/chain/watcher.py): `on_time` (and `fund`, right after its deposit)
+polls the Exchange's Deposit, Withdraw and OrderCancelled logs and journals
+the matching engine commands, exactly once across restarts. A withdrawal the
+chain allowed but the engine's own margin check refuses halts settlement as a
+mismatch (the engine has no command that forces a debit yet).
 
 Crash-only: on start it replays the whole journal through a fresh engine and
 the batcher, checks the regenerated chain actions against its outbox, and
@@ -42,9 +49,10 @@ from engine.chain.keeper import M_LAST_FUNDING_TS, M_PRICE_TS, Keeper, KeeperHal
 from engine.chain.liquidator import Liquidator
 from engine.chain.node import Chain
 from engine.chain.reconciler import Mismatch, Reconciler, ReconcileError, engine_view
-from engine.core.commands import Deposit, PlaceOrder, Tick
+from engine.chain.watcher import ChainWatcher, WatcherStore
+from engine.core.commands import PlaceOrder, Tick
 from engine.core.engine import Engine
-from engine.core.events import OrderAccepted
+from engine.core.events import OrderAccepted, WithdrawalRejected
 from engine.core.markets import MarketSpec, default_markets
 from engine.core.rules import FLAG_ISOLATED
 from engine.eip712 import Domain
@@ -110,6 +118,13 @@ class ExchangeNode:
         self.sequencer = Sequencer(self.engine, self.journal, codec=self.codec)
         self.sequencer.subscribe(self._listen)
         self.keeper.on_batch.append(self._on_batch)
+        self._pump()
+        self.watcher = ChainWatcher(deployment.exchange,
+                                    WatcherStore(self.data_dir / "watcher.sqlite"),
+                                    deployment.usdc.functions.decimals().call(),
+                                    encode=self.codec.encode, confirmations=confirmations)
+        self._check_chain_logs(self.watcher.resubmit(
+            self.watcher.recover(self.journal, self.codec.decode), self._journal_chain))
         self._pump()
 
     # --------------------------------------------------------------- recovery
@@ -211,17 +226,43 @@ class ExchangeNode:
         return [events for _, events in done]
 
     def fund(self, trader: LocalAccount, amount_units: int, ts_ms: int) -> list:
-        """Mint (local MockUSDC), approve and deposit on chain, then credit the engine."""
+        """Mint (local MockUSDC), approve and deposit on chain; the watcher then credits
+        the engine (one path for every deposit). Returns the events of the chain logs
+        applied by that poll (the Deposited event of this deposit among them)."""
         usdc, ex = self.d.usdc, self.d.exchange
         self.chain.send(usdc.functions.mint(trader.address, amount_units), trader)
         self.chain.send(usdc.functions.approve(ex.address, amount_units), trader)
         self.chain.send(ex.functions.deposit(amount_units), trader)
-        return self.submit(Deposit(trader.address, amount_units * TOKEN_TO_WAD, ts_ms))
+        return self.poll_chain(ts_ms)
+
+    def poll_chain(self, ts_ms: int) -> list:
+        """Apply the trader transactions (Deposit, Withdraw, OrderCancelled logs) mined
+        since the last poll, stamped `ts_ms`; returns their events, in chain order."""
+        self._raise_if_halted()
+        applied = self.watcher.poll(ts_ms, self._journal_chain)
+        self._check_chain_logs([events for _, events in applied])
+        self._pump()
+        return [e for _, events in applied for e in events]
+
+    def _journal_chain(self, cmds: list) -> list:
+        self.crash_hook("before_chain_journal")
+        done = self.sequencer.submit_many(cmds)
+        self.crash_hook("after_chain_journal")
+        return done
+
+    def _check_chain_logs(self, events_per_log: list[list]) -> None:
+        """A chain withdrawal the engine refused: chain and engine now differ, halt."""
+        bad = [Mismatch(ev.account, "cash (chain withdrawal refused by the engine: "
+                        f"{ev.message})", 0, -ev.amount)
+               for events in events_per_log for ev in events if isinstance(ev, WithdrawalRejected)]
+        if bad:
+            self._mismatch(bad, "chain withdrawal")
 
     def on_time(self, ts_ms: int) -> None:
-        """The clock reached `ts_ms`: settle funding due (a journaled Tick), cut a batch
-        whose oldest fill is `batch_max_age_s` old, and send what is due."""
-        self._raise_if_halted()
+        """The clock reached `ts_ms`: apply the trader transactions mined since the last
+        poll, settle funding due (a journaled Tick), cut a batch whose oldest fill is
+        `batch_max_age_s` old, and send what is due."""
+        self.poll_chain(ts_ms)
         due = self.sequencer.query(lambda e: [e.market_view(m).next_funding_ts_ms
                                               for m in e.specs])
         if any(t is not None and t <= ts_ms for t in due):
@@ -330,6 +371,7 @@ class ExchangeNode:
             "liquidations": ls.started, "liquidation_fills": ls.fills,
             "liquidation_fees": ls.fees, "liquidated_accounts": list(ls.accounts),
             "not_settleable": {"insurance_takeovers": ls.takeovers, "adl": ls.adl},
+            "chain_logs_applied": self.watcher.store.count(),
             "halted": str(self.halted) if self.halted else None,
         }
 
@@ -339,4 +381,5 @@ class ExchangeNode:
         self.sequencer.close()
         self.journal.close()
         self.outbox.close()
+        self.watcher.store.close()
 

@@ -178,15 +178,21 @@ class Ledger:
         self._account(account).cash += amount
         self.dirty.add(account)
 
-    def withdraw(self, account: str, amount: int) -> int | None:
+    def withdraw(self, account: str, amount: int, *, enforce_margin: bool = True) -> int | None:
         """Debit `amount` (WAD quote) if equity after it still meets initial margin
         (the contract's rule) and the cross part still meets its own initial margin
-        (the engine's isolated view). Returns None if done, else a RejectCode."""
+        (the engine's isolated view). Returns None if done, else a RejectCode.
+
+        enforce_margin=False records a withdrawal the Exchange already paid out."""
         if amount <= 0:
             return RejectCode.AMOUNT_NOT_POSITIVE
         acct = self.accounts.get(account)
         if acct is None or account == INSURANCE:
             return RejectCode.INSUFFICIENT_BALANCE
+        if not enforce_margin:
+            acct.cash -= amount
+            self.dirty.add(account)
+            return None
         if self.equity(account) - amount < self.initial_margin(account):
             return RejectCode.WITHDRAWAL_EXCEEDS_FREE_COLLATERAL
         if self.cross_equity(account) - amount < self.cross_initial_margin(account):

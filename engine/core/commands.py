@@ -26,11 +26,16 @@ class Deposit:
 
 @dataclass(frozen=True, slots=True)
 class Withdraw:
-    """Debit `amount` WAD quote from `account`, if it is free collateral."""
+    """Debit `amount` WAD quote from `account`, if it is free collateral.
+
+    `on_chain`: the Exchange already paid it out (a trader's own withdraw
+    transaction, checked against margin at the chain's posted marks): the
+    engine follows the chain and does not check margin again."""
 
     account: str
     amount: int
     ts_ms: int
+    on_chain: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -587,7 +587,7 @@ class Engine(SweepsMixin, QueriesMixin):
                              self.ledger.accounts[cmd.account].cash))
 
     def _withdraw(self, cmd: Withdraw, ts: int, out: list) -> None:
-        code = self.ledger.withdraw(cmd.account, cmd.amount)
+        code = self.ledger.withdraw(cmd.account, cmd.amount, enforce_margin=not cmd.on_chain)
         self._seq += 1
         if code is not None:
             code = RejectCode(code)

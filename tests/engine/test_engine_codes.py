@@ -273,3 +273,20 @@ def test_from_snapshot__state_without_nonce_table__rebuilds_it_from_the_orders()
     assert restored._nonces == {TRADER: {13}}  # noqa: SLF001
     assert rejected(place(restored, order(TRADER, False, WAD, 2_010 * WAD, nonce=13),
                           ts=T0 + 2))[0] == 1016
+
+
+def test_apply__withdraw_on_chain__recorded_even_beyond_free_collateral():
+    # the Exchange already paid it out (checked at the chain's marks): the engine follows
+    from engine.core.commands import Deposit, Withdraw
+    from engine.core.engine import Engine
+    from engine.core.events import Withdrawn, WithdrawalRejected
+    from engine.core.markets import default_markets
+
+    engine = Engine(default_markets())
+    trader = "0x" + "11" * 20
+    engine.apply(Deposit(trader, 100 * 10**18, 1))
+    refused = engine.apply(Withdraw(trader, 150 * 10**18, 2))
+    assert [type(e) for e in refused] == [WithdrawalRejected]
+    followed = engine.apply(Withdraw(trader, 150 * 10**18, 3, on_chain=True))
+    assert [type(e) for e in followed] == [Withdrawn]
+    assert followed[0].cash == -50 * 10**18
