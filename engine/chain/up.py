@@ -33,8 +33,10 @@ from rich.console import Console
 from engine.chain.anvil import Anvil
 from engine.chain.artifacts import compile_contracts
 from engine.chain.deploy import Deployment, deploy_all
+from engine.chain.index_source import RecordedIndexSource
 from engine.chain.node import Chain
 from engine.chain.node_runner import ExchangeNode
+from engine.core.markets import default_markets
 from engine.eip712 import Domain
 
 
@@ -98,10 +100,16 @@ def run_up(chain_kind: str = "pyevm", data_dir: Path = Path(".perpx"), *, tick_s
         if on_started is not None:
             on_started(node, d)
         started = time.monotonic()
+        prices = RecordedIndexSource(default_markets(), int(time.time() * 1000))
+        out.print("  index prices: the recorded multi-venue feed, replayed at wall-clock pace")
         while not stop.requested:
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
-            node.on_time(int(time.time() * 1000))
+            now_ms = int(time.time() * 1000)
+            updates = prices.due(now_ms)
+            if updates:
+                node.submit_many(updates)
+            node.on_time(now_ms)
             if on_tick is not None:
                 on_tick(node)
             time.sleep(tick_s)
