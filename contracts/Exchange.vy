@@ -16,11 +16,11 @@
 from ethereum.ercs import IERC20
 from ethereum.ercs import IERC20Detailed
 from snekmate.auth import access_control
-from snekmate.utils import eip712_domain_separator
 from interfaces import IMarkets
 from interfaces import IExchange
 from modules import rules
 from modules import sigs
+from modules import eip712
 
 implements: IExchange
 
@@ -40,7 +40,7 @@ interface IInsuranceFund:
 # roles, with DEFAULT_ADMIN_ROLE for the deployer
 initializes: access_control
 # the EIP-712 domain ("perpx", "1", chain id, this contract) of orders
-initializes: eip712_domain_separator
+initializes: eip712
 
 exports: (
     # grantRole, revokeRole, renounceRole, set_role_admin, hasRole, getRoleAdmin,
@@ -56,7 +56,6 @@ GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN_ROLE")
 ORDER_TYPEHASH: constant(bytes32) = keccak256(
     "Order(address trader,uint256 market,bool isBuy,uint256 size,uint256 limitPrice,uint256 triggerPrice,uint256 flags,uint256 maxFeeRate,uint256 nonce,uint256 expiry)"
 )
-CANCEL_TYPEHASH: constant(bytes32) = keccak256("Cancel(address trader,bytes32 orderHash,uint256 nonce)")
 
 MAX_MARKETS: public(constant(uint256)) = 16
 MAX_FILLS: public(constant(uint256)) = 200
@@ -67,10 +66,21 @@ FLAG_POST_ONLY: constant(uint256) = 2
 FLAG_IOC: constant(uint256) = 4
 FLAG_FOK: constant(uint256) = 8
 FLAG_LIQUIDATION: constant(uint256) = 32
-# IOC | FOK | LIQUIDATION: orders that never rest use the nonce bitmap
-FLAGS_NON_RESTING: constant(uint256) = 44
+# settler-signed counterparty of a liquidation at its bankruptcy price: the
+# insurance account taking the position over, or a reduce-only ADL order
+FLAG_BACKSTOP: constant(uint256) = 64
+# settler-signed reduce-only step reduction of an account below initial margin
+FLAG_STEP: constant(uint256) = 128
+# orders the settler signs for an account: they only reduce it (but for the
+# insurance account's takeovers)
+FLAGS_ENGINE: constant(uint256) = 224
+# IOC | FOK | LIQUIDATION | BACKSTOP | STEP: orders that never rest use the nonce bitmap
+FLAGS_NON_RESTING: constant(uint256) = 236
 # every flag the contract implements (isolated margin, 16, is not yet)
-FLAGS_SUPPORTED: constant(uint256) = 47
+FLAGS_SUPPORTED: constant(uint256) = 239
+# the insurance fund's trading account (nobody holds its key): its cash is the
+# insurance balance, its positions the takeovers
+INSURANCE: public(constant(address)) = 0x000000000000000000000000000000000000dEaD
 WAD: constant(uint256) = 10**18
 
 # account word: cash as int128 in bits 0..127, the nonce window (nonces
@@ -96,7 +106,7 @@ struct Order:
     size: uint256  # WAD base
     limitPrice: uint256  # WAD quote per base
     triggerPrice: uint256  # WAD quote per base, 0 = none (checked off chain)
-    flags: uint256  # 1 reduce-only, 2 post-only, 4 IOC, 8 FOK, 32 liquidation
+    flags: uint256  # 1 reduce-only, 2 post-only, 4 IOC, 8 FOK, 32 liquidation, 64 backstop, 128 step
     maxFeeRate: uint256  # WAD fraction of notional
     nonce: uint256
     expiry: uint256  # unix seconds, 0 = good until cancelled
@@ -139,7 +149,7 @@ struct Run:
     slot_set: bool  # resting: filled[hash] holds a partial amount
     fok: bool
     first: bool  # this fill starts the run
-    liquidation: bool
+    liquidation: bool  # a liquidation or step order: the account is checked at the run's start
     bankruptcy: uint256  # liquidations: the bankruptcy price at the run's start
 
 # What a batch adds to the pools, summed in memory and written once.
@@ -176,8 +186,6 @@ last_batch_id: public(uint256)
 last_batch_ts: public(uint256)
 # @notice block.timestamp of the deployment or of the last settled batch.
 last_activity: public(uint256)
-# @notice Insurance balance, WAD quote: dust, liquidation fees, swept funding dust.
-insurance: public(int256)
 # @notice Trading fees collected, WAD quote.
 fee_pool: public(uint256)
 # @notice Funding paid in and not yet paid out per market, WAD quote.
@@ -238,6 +246,16 @@ event Liquidated:
     price: uint256
     fee: uint256
 
+# a liquidated position (part) taken over by the insurance account or
+# deleveraged against an opposite position, at the bankruptcy price
+event Backstopped:
+    batch_id: indexed(uint256)
+    account: indexed(address)
+    counterparty: indexed(address)
+    market: uint256
+    size: uint256
+    price: uint256
+
 event Paused:
     guardian: indexed(address)
 
@@ -269,7 +287,7 @@ def __init__(collateral: IERC20, markets_: IMarkets, escape_delay: uint256, stak
     @param escape_delay Seconds without a batch before final settlement may start.
     """
     access_control.__init__()
-    eip712_domain_separator.__init__("perpx", "1")
+    eip712.__init__()
     decimals: uint8 = staticcall IERC20Detailed(collateral.address).decimals()
     assert decimals <= 18, "exchange: token decimals above 18"
     token = collateral
@@ -379,14 +397,14 @@ def settle(batch: Batch):
     taker_run: Run = empty(Run)
     tally: Tally = empty(Tally)
     paused: bool = self.paused
-    domain: bytes32 = eip712_domain_separator._domain_separator_v4()
+    domain: bytes32 = eip712._domain_separator_v4()
     for f: Fill in batch.fills:
         maker_run, taker_run, tally = self._fill(f, snap, batch.timestamp, batch.batch_id, paused, domain, maker_run, taker_run, tally)
     self._close_run(maker_run)
     self._close_run(taker_run)
     self.fee_pool += tally.fees
-    self.insurance += convert(tally.insurance, int256)
     self.total_cash -= convert(tally.fees + tally.insurance, int256) + tally.owed
+    self._add_cash(INSURANCE, convert(tally.insurance, int256))
 
     # margin after the batch, and the post-state of every account
     for i: uint256 in range(len(batch.accounts), bound=MAX_ACCOUNTS):
@@ -425,10 +443,14 @@ def sweep_fees():
     """
     router: address = self.fee_router
     fees: uint256 = self.fee_pool // SCALE
-    dust: uint256 = convert(max(self.insurance, 0), uint256) // SCALE
+    # the insurance account's cash, while it holds no takeover position
+    word: uint256 = self._accounts[INSURANCE]
+    dust: uint256 = 0
+    if word >> BITMAP_SHIFT == 0:
+        dust = convert(max(self._cash(word), 0), uint256) // SCALE
     assert router != empty(address) and fees + dust > 0, "exchange: nothing to sweep"
     self.fee_pool -= fees * SCALE
-    self.insurance -= convert(dust * SCALE, int256)
+    self._add_cash(INSURANCE, -convert(dust * SCALE, int256))
     log FeesSwept(batch_id=self.last_batch_id, fees=fees, insurance=dust)
     if fees > 0:
         self._approve(router, fees)
@@ -459,7 +481,7 @@ def cover_bad_debt(account: address):
     credit: int256 = min(paid, -cash)
     self._accounts[account] = self._with_cash(word, cash + credit)
     self.total_cash += credit
-    self.insurance += paid - credit
+    self._add_cash(INSURANCE, paid - credit)
 
 
 # ---------------------------------------------------------------- guardian and escape hatch
@@ -517,7 +539,7 @@ def withdraw_final():
     cash: int256 = self._cash(word)
     start_cash: int256 = cash
     bitmap: uint256 = word >> BITMAP_SHIFT
-    insurance: int256 = self.insurance
+    insurance: int256 = 0  # what the insurance account gains
     for m: uint256 in range(1, MAX_MARKETS + 1):
         if bitmap >> m == 0:
             break
@@ -548,7 +570,7 @@ def withdraw_final():
     if payout > held:
         claim = payout - held
         payout = held
-    self.insurance = insurance
+    self._add_cash(INSURANCE, insurance)
     # positions closed: clear the bitmap, keep the nonce window
     self._accounts[msg.sender] = self._with_cash(word & ((1 << BITMAP_SHIFT) - 1), convert(claim * SCALE, int256))
     self.total_cash += convert(claim * SCALE, int256) - start_cash
@@ -573,19 +595,6 @@ def order_hash(order: Order) -> bytes32:
 
 @view
 @external
-def cancel_hash(trader: address, order_hash: bytes32, nonce: uint256) -> bytes32:
-    """
-    @notice The EIP-712 digest of a signed Cancel (for off-chain cancels).
-    @param trader The order's trader.
-    @param order_hash The order's hash.
-    @param nonce The order's nonce.
-    @return The digest (== engine.eip712.cancel_hash).
-    """
-    return eip712_domain_separator._hash_typed_data_v4(keccak256(abi_encode(CANCEL_TYPEHASH, trader, order_hash, nonce)))
-
-
-@view
-@external
 def nonce_used(signer: address, nonce: uint256) -> bool:
     """
     @notice Whether a non-resting order's nonce has been used or cancelled.
@@ -594,25 +603,6 @@ def nonce_used(signer: address, nonce: uint256) -> bool:
     @return True if used.
     """
     return self._nonce_spent(signer, nonce)
-
-
-@view
-@external
-def order_filled(order: Order) -> uint256:
-    """
-    @notice How much of an order is used up, in WAD base.
-    @dev Resting orders keep filled[hash] only while partially filled; a used-up
-         order (or any order whose nonce is used) reads as its full size.
-    @param order The order.
-    @return filled size, or max_value(uint256) if cancelled.
-    """
-    h: bytes32 = self._order_hash(order)
-    done: uint256 = self.filled[h]
-    if done != 0 or order.flags & FLAG_LIQUIDATION != 0:
-        return done
-    if self._nonce_spent(order.trader, order.nonce):
-        return order.size
-    return 0
 
 
 @view
@@ -684,13 +674,23 @@ def maintenance_margin(account: address) -> uint256:
 
 @view
 @external
+def insurance() -> int256:
+    """
+    @notice The insurance balance: the cash of the INSURANCE account.
+    @return WAD quote (negative after losses beyond it).
+    """
+    return self._cash(self._accounts[INSURANCE])
+
+
+@view
+@external
 def accounted() -> int256:
     """
-    @notice Everything the exchange owes: sum(cash) + fee_pool + insurance + sum(funding_pool).
+    @notice Everything the exchange owes: sum(cash) (the insurance account's included) + fee_pool + sum(funding_pool).
     @dev Invariant: token.balanceOf(self) * SCALE == accounted().
     @return WAD quote.
     """
-    total: int256 = self.total_cash + convert(self.fee_pool, int256) + self.insurance
+    total: int256 = self.total_cash + convert(self.fee_pool, int256)
     for m: uint256 in range(1, MAX_MARKETS + 1):
         total += self.funding_pool[m]
     return total
@@ -718,7 +718,9 @@ def _fill(f: Fill, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ts: uint256
     r: IMarkets.MarketRisk = snap[market - 1]
     assert r.mark > 0, "exchange: no price"
     assert f.size > 0 and f.size % r.step_size == 0, "exchange: size off step"
-    assert f.price > 0 and f.price % r.tick_size == 0, "exchange: price off tick"
+    # a backstop fill is at a bankruptcy price, which is off the tick grid
+    backstop: bool = (f.maker.flags | f.taker.flags) & FLAG_BACKSTOP != 0
+    assert f.price > 0 and (backstop or f.price % r.tick_size == 0), "exchange: price off tick"
     assert f.taker.flags & FLAG_POST_ONLY == 0, "exchange: post-only taker"
     buy: Order = f.taker
     sell: Order = f.maker
@@ -741,6 +743,18 @@ def _fill(f: Fill, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ts: uint256
         mrun = self._check_liquidation(f.maker, f.price, r, snap, mrun)
     if trun.liquidation:
         trun = self._check_liquidation(f.taker, f.price, r, snap, trun)
+    if backstop:
+        # takeover or ADL: against a liquidation run, at exactly its
+        # bankruptcy price, with no fee on either side
+        liq: Run = trun
+        account: address = f.taker.trader
+        counterparty: address = f.maker.trader
+        if f.taker.flags & FLAG_BACKSTOP != 0:
+            liq = mrun
+            account = f.maker.trader
+            counterparty = f.taker.trader
+        assert liq.bankruptcy == f.price and f.maker_fee == 0 and f.taker_fee == 0, "exchange: bad backstop fill"
+        log Backstopped(batch_id=batch_id, account=account, counterparty=counterparty, market=market, size=f.size, price=f.price)
 
     # the buyer's leg rounds up, the seller's down; receives == floor(notional)
     pays: uint256 = 0
@@ -751,8 +765,8 @@ def _fill(f: Fill, snap: DynArray[IMarkets.MarketRisk, MAX_MARKETS], ts: uint256
 
     # fees on normal orders go to the fee pool, capped by each order's
     # maxFeeRate; a liquidated side pays the liquidation fee instead
-    buy_liq: bool = buy.flags & FLAG_LIQUIDATION != 0
-    sell_liq: bool = sell.flags & FLAG_LIQUIDATION != 0
+    buy_liq: bool = buy.flags & FLAG_LIQUIDATION != 0 and not backstop
+    sell_liq: bool = sell.flags & FLAG_LIQUIDATION != 0 and not backstop
     buy_charge: uint256 = 0
     sell_charge: uint256 = 0
     if not buy_liq:
@@ -803,9 +817,8 @@ def _take_order(o: Order, sig: Sig, size: uint256, ts: uint256, batch_id: uint25
         self._t_acct[o.trader] = t | TOUCHED
     signer: address = sigs._recover(h, sig.v, sig.r, sig.s)
     assert signer != empty(address), "exchange: invalid signature"
-    liquidation: bool = o.flags & FLAG_LIQUIDATION != 0
-    if liquidation:
-        assert access_control.hasRole[SETTLER_ROLE][signer], "exchange: liquidation not signed by settler"
+    if o.flags & FLAGS_ENGINE != 0:
+        assert access_control.hasRole[SETTLER_ROLE][signer], "exchange: engine order not signed by settler"
     else:
         assert signer == o.trader, "exchange: wrong signer"
     resting: bool = o.flags & FLAGS_NON_RESTING == 0
@@ -827,7 +840,7 @@ def _take_order(o: Order, sig: Sig, size: uint256, ts: uint256, batch_id: uint25
         slot_set=done != 0,
         fok=o.flags & FLAG_FOK != 0,
         first=True,
-        liquidation=liquidation,
+        liquidation=o.flags & (FLAG_LIQUIDATION | FLAG_STEP) != 0,
         bankruptcy=0,
     )
     assert out.filled <= o.size, "exchange: order overfilled"
@@ -865,18 +878,23 @@ def _check_liquidation(o: Order, price: uint256, r: IMarkets.MarketRisk, snap: D
     """
     @dev At a liquidation run's first fill: the account is below maintenance
          margin at the on-chain mark, and the run's bankruptcy price is fixed
-         from its whole position. Every fill of the run: price no worse.
+         from its whole position. Every fill of the run: price no worse. A
+         step order (no liquidation flag) needs the account below initial
+         margin and is bounded by its limit price only.
     """
     out: Run = run
+    liq: bool = o.flags & FLAG_LIQUIDATION != 0
     if run.first:
         equity: int256 = 0
         mm: uint256 = 0
-        equity, mm = self._risk(o.trader, snap, True)
+        equity, mm = self._risk(o.trader, snap, liq)
         assert equity < convert(mm, int256), "exchange: account not liquidatable"
         size: int256 = self._unpack(self._positions[o.trader][o.market])[0]
         # a zero or same-direction position fails later as an increase
         if size != 0:
             out.bankruptcy = rules._bankruptcy_price(size, r.mark, equity)
+    if not liq:
+        return out
     if o.isBuy:
         assert price <= out.bankruptcy, "exchange: price beyond bankruptcy"
     else:
@@ -948,7 +966,7 @@ def _move(account: address, market: uint256, delta: int256, cash_delta: int256, 
     new: int256 = size + delta
     if new != 0 and (size == 0 or (size > 0) != (new > 0) or abs(new) > abs(size)):
         # the position grows or flips: new risk
-        assert flags & (FLAG_REDUCE_ONLY | FLAG_LIQUIDATION) == 0, "exchange: reduce-only increases position"
+        assert flags & (FLAG_REDUCE_ONLY | FLAGS_ENGINE) == 0 or account == INSURANCE, "exchange: reduce-only increases position"
         assert not paused, "exchange: paused"
         t: uint256 = self._t_acct[account]
         if t & RISK_UP == 0:
@@ -968,7 +986,7 @@ def _move(account: address, market: uint256, delta: int256, cash_delta: int256, 
         self.open_interest[market] = oi
         if oi == 0:
             # every position of the market has settled: the pool is rounding dust
-            self.insurance += self.funding_pool[market]
+            self._add_cash(INSURANCE, self.funding_pool[market])
             self.funding_pool[market] = 0
     return owed
 
@@ -1043,7 +1061,7 @@ def _add_cash(account: address, delta: int256) -> int256:
 @view
 @internal
 def _order_hash(o: Order) -> bytes32:
-    return eip712_domain_separator._hash_typed_data_v4(self._order_struct_hash(o))
+    return eip712._hash_typed_data_v4(self._order_struct_hash(o))
 
 
 @pure

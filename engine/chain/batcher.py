@@ -44,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.chain.encode import FillArgs, SignedOrder
+from engine.core.accounts import INSURANCE
 from engine.core.errors import PerpxError
 from engine.core.events import (
     AutoDeleveraged,
@@ -54,6 +55,8 @@ from engine.core.events import (
 )
 from engine.core.orders import Order
 
+# engine events that become settlement fills: book fills, takeover and ADL legs
+FILL_EVENTS = (TradeExecuted, InsuranceTakeover, AutoDeleveraged)
 MAX_FILLS = 200  # Exchange.MAX_FILLS
 MAX_ACCOUNTS = 256  # Exchange.MAX_ACCOUNTS
 
@@ -155,7 +158,6 @@ class Batcher:
         self.actions: list[Action] = []  # planned, not yet taken by the keeper
         self.marks: dict[int, tuple[int, int, int]] = {}  # market -> (index, mark, ts_ms)
         self.posted: dict[int, tuple[int, int, int]] = {}  # market -> (index, mark, ts_s)
-        self.unsettleable: list[object] = []  # engine events no contract entry point takes
         self.last_seq = 0  # last journal seq seen
         self._pending = _Pending()
         self._covered = 0  # journal seq the last batch covered up to
@@ -189,25 +191,26 @@ class Batcher:
     def on_command(self, seq: int, cmd: object, events: list) -> None:
         """Feed one applied command's events (the sequencer listener)."""
         self.last_seq = seq
-        self._fills_left_in_cmd = sum(1 for e in events if type(e) is TradeExecuted)
+        self._fills_left_in_cmd = sum(1 for e in events if type(e) in FILL_EVENTS)
         self._cmd_has_fills = self._fills_left_in_cmd > 0
         first_fill = True
         for k, ev in enumerate(events):
             self._pos = (seq, k)
             self._forced_cut()
             kind = type(ev)
-            if kind is TradeExecuted:
+            if kind in FILL_EVENTS:
                 if first_fill and not self._forced:
                     self._precheck_command(events[k:])
                 first_fill = False
-                self._add_fill(seq, ev)
+                if kind is TradeExecuted:
+                    self._add_fill(seq, ev)
+                else:
+                    self._add_backstop(seq, ev)
                 self._fills_left_in_cmd -= 1
             elif kind is MarkUpdated:
                 self._on_mark(ev)
             elif kind is FundingApplied:
                 self._on_funding(ev)
-            elif kind is InsuranceTakeover or kind is AutoDeleveraged:
-                self.unsettleable.append(ev)
         self._pos = (seq, len(events))
         self._forced_cut()
         if not self._forced and len(self._pending.fills) >= self.max_fills:
@@ -242,11 +245,13 @@ class Batcher:
 
     def _precheck_command(self, events: list) -> None:
         """Cut before a command's fills if they would not fit in the current batch."""
-        trades = [e for e in events if type(e) is TradeExecuted]
+        trades = [e for e in events if type(e) in FILL_EVENTS]
         accounts = set(self._pending.accounts)
         for e in trades:
-            accounts.add(e.maker)
-            accounts.add(e.taker)
+            if type(e) is TradeExecuted:
+                accounts.update((e.maker, e.taker))
+            else:
+                accounts.update((e.account, getattr(e, "counterparty", INSURANCE)))
         if self._pending.fills and (len(self._pending.fills) + len(trades) > MAX_FILLS
                                     or len(accounts) > MAX_ACCOUNTS):
             self._cut()
@@ -255,11 +260,6 @@ class Batcher:
         p = self._pending
         maker_order, maker_sig = self.order_source(ev.maker_order)
         taker_order, taker_sig = self.order_source(ev.taker_order)
-        if taker_order.liquidation and not ev.liquidation:
-            raise NotSettleable(
-                f"fill seq {ev.seq}: a funding-risk step reduction (engine order flags "
-                f"{taker_order.flags}) of {ev.taker} has no contract entry point yet: the "
-                "Exchange accepts flag-32 orders only against accounts below maintenance")
         if taker_order.isolated or maker_order.isolated:
             raise NotSettleable(f"fill seq {ev.seq}: isolated-margin orders (flag 16) cannot "
                                 "settle on chain yet")
@@ -279,6 +279,22 @@ class Batcher:
         for o in (maker_order, taker_order):
             if o.expiry and (not p.min_expiry or o.expiry < p.min_expiry):
                 p.min_expiry = o.expiry
+
+    def _add_backstop(self, seq: int, ev: InsuranceTakeover | AutoDeleveraged) -> None:
+        """A takeover or ADL leg: the fill of the counterparty's backstop order (maker)
+        against the liquidated side's engine order (taker) at the bankruptcy price,
+        no fees. Its legs follow the liquidation's book fills in the same batch."""
+        p = self._pending
+        if p.fills and not self._forced and len(p.fills) >= MAX_FILLS:
+            self._cut()
+        maker = SignedOrder(*self.order_source(ev.backstop_order))
+        taker = SignedOrder(*self.order_source(ev.liquidation_order))
+        p.fills.append(FillArgs(maker, taker, abs(ev.size), ev.price, 0, 0))
+        p.seqs.append(seq)
+        p.ts_ms.append(ev.ts_ms)
+        p.accounts.add(maker.order.trader)
+        p.accounts.add(taker.order.trader)
+        p.liquidation = True
 
     def _would_split_run_over_limit(self) -> bool:
         """A command with more fills than MAX_FILLS: cut only at the hard limit."""

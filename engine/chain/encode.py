@@ -22,6 +22,18 @@ def sig_tuple(signature: bytes) -> tuple:
     return (v, r, s)
 
 
+def order_filled(order: Order, filled: int, nonce_spent: bool) -> int:
+    """How much of an order the Exchange has used up (WAD base), from its public
+    getters: `filled` = Exchange.filled(order_hash) and `nonce_spent` =
+    Exchange.nonce_used(trader, nonce). A resting order keeps filled[hash] only
+    while partly filled (max_value(uint256) once cancelled); a used-up order, or
+    any order whose nonce is spent, reads as its full size. Engine orders (flags
+    32, 64, 128) spend the settler's nonce, so only `filled` says anything."""
+    if filled != 0 or order.engine_made:
+        return filled
+    return order.size if nonce_spent else 0
+
+
 @dataclass(frozen=True, slots=True)
 class SignedOrder:
     order: Order

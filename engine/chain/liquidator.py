@@ -12,9 +12,13 @@ engine's `taker_fee` of that fill). So this module signs the engine's order
 is spent in the settler's nonce bitmap) with the settler key, and the fill
 goes into the ordinary settlement batch.
 
-Insurance takeovers and auto-deleveraging have no contract entry point yet:
-they are counted as "not settleable" and the reconciler will name the
-accounts whose chain state then differs (see the report in node_runner).
+The same holds for the engine's other orders (`Order.engine_made`): what the
+book could not absorb goes over at the bankruptcy price in a fill between a
+fresh liquidation order and a backstop order (flag 64) of the insurance
+account (`InsuranceTakeover`) or of a deleveraged trader, reduce-only
+(`AutoDeleveraged`); the contract requires exactly the bankruptcy price and
+no fees. A funding-risk step reduction is an IOC reduce-only order with flag
+128, accepted against an account below initial margin.
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ class LiquidationStats:
     fills: int = 0
     size: int = 0
     fees: int = 0  # liquidation fees (to insurance)
-    takeovers: int = 0  # not settleable yet
-    adl: int = 0  # not settleable yet
+    takeovers: int = 0  # legs taken over by the insurance account
+    adl: int = 0  # legs deleveraged against opposite positions
     accounts: list[str] = field(default_factory=list)
 
 
@@ -55,9 +59,9 @@ class Liquidator:
 
     def signed_order(self, h: bytes) -> tuple[Order, bytes]:
         """(order, 65-byte signature) for a fill: the trader's own signature, or the
-        settler's for an engine liquidation order (flag 32)."""
+        settler's for an order the engine made (flags 32, 64, 128)."""
         order, signature = self.lookup(h)
-        if signature or not order.liquidation:
+        if signature or not order.engine_made:
             return order, signature
         sig = self._signed.get(h)
         if sig is None:
@@ -84,5 +88,5 @@ class Liquidator:
                 st.adl += 1
 
     def forget(self, h: bytes) -> None:
-        """Drop the cached signature of a settled liquidation order."""
+        """Drop the cached signature of a settled engine order."""
         self._signed.pop(h, None)

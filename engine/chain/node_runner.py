@@ -309,8 +309,9 @@ class ExchangeNode:
         for seq in set(batch.fill_seqs):
             self._wall.pop(seq, None)
         for f in batch.fills:
-            if f.taker.order.liquidation:
-                self.liquidator.forget(self._liq_hash(f.taker.order))
+            for side in (f.maker.order, f.taker.order):
+                if side.engine_made:
+                    self.liquidator.forget(self._liq_hash(side))
         if self.check_batches:
             view = self.sequencer.query(engine_view)
             bad = self.reconciler.check_batch_receipt(receipt, view,
@@ -370,7 +371,7 @@ class ExchangeNode:
             "last_batch_id": self.batcher.next_batch_id - 1,
             "liquidations": ls.started, "liquidation_fills": ls.fills,
             "liquidation_fees": ls.fees, "liquidated_accounts": list(ls.accounts),
-            "not_settleable": {"insurance_takeovers": ls.takeovers, "adl": ls.adl},
+            "insurance_takeovers": ls.takeovers, "adl_legs": ls.adl,
             "chain_logs_applied": self.watcher.store.count(),
             "halted": str(self.halted) if self.halted else None,
         }

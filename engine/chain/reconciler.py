@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from web3.logs import DISCARD
 
 from engine.chain.deploy import Deployment
-from engine.core.accounts import INSURANCE
 from engine.core.errors import PerpxError
 
 M_CUM_INDEX = 11
@@ -61,9 +60,7 @@ def engine_view(engine) -> EngineView:
     """Copy the ledger fields the chain also holds (call inside `Sequencer.query`)."""
     ledger = engine.ledger
     cash, positions = {}, {}
-    for account, acct in ledger.accounts.items():
-        if account == INSURANCE:
-            continue
+    for account, acct in ledger.accounts.items():  # INSURANCE is an account on chain too
         cash[account] = acct.cash
         positions[account] = {m: ((p.size, p.last_index) if p.size else (0, 0))
                               for m, p in acct.positions.items()}

@@ -313,6 +313,8 @@ class InsuranceTakeover:
     size: int
     price: int
     insurance_after: int
+    liquidation_order: bytes  # the liquidated side's engine order (flag 32)
+    backstop_order: bytes  # the insurance account's engine order (flag 64)
 
 
 @_event
@@ -327,6 +329,8 @@ class AutoDeleveraged:
     counterparty: str
     size: int
     price: int
+    liquidation_order: bytes  # the liquidated side's engine order (flag 32)
+    backstop_order: bytes  # the counterparty's reduce-only engine order (flag 64)
 
 
 EVENTS: tuple[type, ...] = (

@@ -16,6 +16,7 @@ from engine.core.rules import (
     FLAG_LIQUIDATION,
     FLAG_POST_ONLY,
     FLAG_REDUCE_ONLY,
+    FLAGS_ENGINE,
     FLAGS_NON_RESTING,
 )
 
@@ -59,6 +60,11 @@ class Order:
     @property
     def liquidation(self) -> bool:
         return bool(self.flags & FLAG_LIQUIDATION)
+
+    @property
+    def engine_made(self) -> bool:
+        """An order the engine makes and the settler signs (liquidation, backstop, step)."""
+        return bool(self.flags & FLAGS_ENGINE)
 
     @property
     def can_rest(self) -> bool:

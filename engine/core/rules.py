@@ -15,18 +15,24 @@ from dataclasses import dataclass
 
 from engine.core.wad import WAD, Rounding, ceil_div, floor_div, mul_div
 
-# Order flags (DESIGN section 4), plus LIQUIDATION: an order signed by the
-# settler on behalf of an account below maintenance margin.
+# Order flags (DESIGN section 4), plus the orders the engine makes and the
+# settler signs on an account's behalf: LIQUIDATION (the account is below
+# maintenance margin), BACKSTOP (the counterparty of a liquidation at its
+# bankruptcy price: the insurance account's takeover, or an ADL reduction)
+# and STEP (a funding-risk step reduction of an account below initial margin).
 FLAG_REDUCE_ONLY = 1
 FLAG_POST_ONLY = 2
 FLAG_IOC = 4
 FLAG_FOK = 8
 FLAG_ISOLATED = 16
 FLAG_LIQUIDATION = 32
-FLAGS_ALL = 63
+FLAG_BACKSTOP = 64
+FLAG_STEP = 128
+FLAGS_ALL = 63  # the flags a trader may sign
+FLAGS_ENGINE = FLAG_LIQUIDATION | FLAG_BACKSTOP | FLAG_STEP
 # Orders that can never rest in the book; the contract marks their nonce in
 # a per-signer bitmap instead of keeping a filled-amount slot.
-FLAGS_NON_RESTING = FLAG_IOC | FLAG_FOK | FLAG_LIQUIDATION
+FLAGS_NON_RESTING = FLAG_IOC | FLAG_FOK | FLAGS_ENGINE
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,8 @@ from engine.core.events import (
 )
 from engine.core.funding import FundingTracker
 from engine.core.orders import Order
-from engine.core.rules import FLAG_IOC, FLAG_LIQUIDATION, FLAG_REDUCE_ONLY
+from engine.core.accounts import INSURANCE
+from engine.core.rules import FLAG_BACKSTOP, FLAG_IOC, FLAG_LIQUIDATION, FLAG_REDUCE_ONLY, FLAG_STEP
 from engine.core.triggers import NEVER_MS
 from engine.core.validation import check_fee_cap
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
@@ -50,14 +51,19 @@ from engine.prices.mark import CircuitBreaker, MarkTracker
 SAMPLE_MS = 5_000  # premium sample grid
 INDEX_STALE_MS = 30_000  # no premium samples from an index older than this
 FUNDING_HISTORY = 10_000  # FundingApplied events kept per market for queries
-ENGINE_ORDER_FLAGS = FLAG_IOC | FLAG_LIQUIDATION | FLAG_REDUCE_ONLY
+ENGINE_ORDER_FLAGS = FLAG_IOC | FLAG_LIQUIDATION | FLAG_REDUCE_ONLY  # liquidation orders
+STEP_ORDER_FLAGS = FLAG_IOC | FLAG_STEP | FLAG_REDUCE_ONLY  # funding-risk step reductions
+TAKEOVER_ORDER_FLAGS = FLAG_IOC | FLAG_BACKSTOP  # the insurance account takes a position over
+ADL_ORDER_FLAGS = FLAG_IOC | FLAG_BACKSTOP | FLAG_REDUCE_ONLY  # an opposite position deleveraged
 
 
 def liquidation_order_id(order: Order) -> bytes:
-    """The engine's 32-byte id of an order it makes itself (liquidation, step reduction).
+    """The engine's 32-byte id of an order it makes itself (liquidation, backstop, step).
 
-    Nobody signs these (the contract accepts a flag-32 fill only against an
-    account below maintenance), so they have no EIP-712 hash to reuse:
+    The trader does not sign these (the settler does, once they settle: the
+    contract accepts them only against an account below maintenance, or
+    below initial margin for a step), so the engine cannot use the domain-bound
+    EIP-712 hash:
     blake2b-256 over the order's fields, personalised, never equal to a keccak digest
     by accident in practice."""
     h = hashlib.blake2b(digest_size=32, person=b"perpx-liq-order")
@@ -274,10 +280,12 @@ class SweepsMixin:
                 self._close_position(account, market, ts, out)
 
     def _engine_order(self, account: str, market: int, is_buy: bool, size: int, limit: int,
-                      max_fee_rate: int, ts: int) -> tuple[bytes, Order, object]:
-        """Register an order the engine makes for `account` (flags IOC|reduce-only|32)."""
+                      max_fee_rate: int, ts: int, flags: int = ENGINE_ORDER_FLAGS
+                      ) -> tuple[bytes, Order, object]:
+        """Register an order the engine makes for `account` (by default a liquidation
+        order: flags IOC | reduce-only | 32); nonces count up across all of them."""
         self._liq_nonce += 1
-        order = Order(account, market, is_buy, size, limit, 0, ENGINE_ORDER_FLAGS,
+        order = Order(account, market, is_buy, size, limit, 0, flags,
                       max_fee_rate, self._liq_nonce, 0)
         h = liquidation_order_id(order)
         rec = OrderRecord(order, b"", OPEN, self._seq + 1, ts)
@@ -311,19 +319,38 @@ class SweepsMixin:
             rec.status = CANCELLED
         self._seq += 1
         out.append(OrderCancelled(self._seq, ts, h, account, market, left, "unfilled"))
-        # What is left goes over at the bankruptcy price of what is left: the fills
-        # and the fee changed the equity since the liquidation order was priced.
+        tag = market if ledger.accounts[account].positions[market].isolated else liquidation.CROSS
+        if filled and not liquidation.unit_is_liquidatable(ledger, account, tag):
+            return  # the book's fills brought it back above maintenance: the rest stays
+        self._backstop(account, market, is_buy, left, ts, out)
+
+    def _backstop(self, account: str, market: int, is_buy: bool, left: int, ts: int,
+                  out: list) -> None:
+        """What the book could not absorb (`left` WAD base) goes over at the bankruptcy
+        price of what is left (the fills and their fee changed the equity since the
+        liquidation order was priced): to the insurance account, or in ADL order. Each
+        leg is a fill between a fresh liquidation order for the rest of the position
+        and a backstop order of the counterparty (flag 64; reduce-only for ADL), both
+        signed by the settler, which the contract checks at the bankruptcy price."""
+        ledger = self.ledger
         bankruptcy = liquidation.bankruptcy_price(ledger, account, market)
+        liq_h, _, liq_rec = self._engine_order(account, market, is_buy, left, bankruptcy, 0, ts)
+        liq_rec.filled, liq_rec.status = left, FILLED
         for leg in liquidation.plan_takeover_and_adl(ledger, account, market, left, bankruptcy):
+            takeover = leg.kind == "takeover"
+            flags = TAKEOVER_ORDER_FLAGS if leg.counterparty == INSURANCE else ADL_ORDER_FLAGS
+            bs_h, _, bs_rec = self._engine_order(leg.counterparty, market, not is_buy, leg.size,
+                                                 leg.price, 0, ts, flags)
+            bs_rec.filled, bs_rec.status = leg.size, FILLED
             ledger.transfer_position(market, account, leg.counterparty, leg.size, leg.price)
             signed = -leg.size if is_buy else leg.size  # the liquidated side's sign
             self._seq += 1
-            if leg.kind == "takeover":
+            if takeover:
                 out.append(InsuranceTakeover(self._seq, ts, account, market, signed, leg.price,
-                                             ledger.insurance))
+                                             ledger.insurance, liq_h, bs_h))
             else:
                 out.append(AutoDeleveraged(self._seq, ts, market, account, leg.counterparty,
-                                           signed, leg.price))
+                                           signed, leg.price, liq_h, bs_h))
                 if (leg.counterparty, market) in self._reduce_only:
                     self._shrink_reduce_only(leg.counterparty, market, ts, out)
 
@@ -331,12 +358,14 @@ class SweepsMixin:
         """Funding-risk: reduce flagged accounts near maintenance by one step each."""
         ledger = self.ledger
         for step in self.monitor.step_reductions(ledger):
+            if ledger.equity(step.account) >= ledger.initial_margin(step.account):
+                continue  # the contract takes a step order only below initial margin
             market = step.market
             bankruptcy = liquidation.bankruptcy_price(ledger, step.account, market)
             limit = self._bounded_limit(market, step.is_buy, bankruptcy)
             taker_rate = self.fee_rates(step.account, market)[1]
             h, order, rec = self._engine_order(step.account, market, step.is_buy, step.size,
-                                               limit, taker_rate, ts)
+                                               limit, taker_rate, ts, STEP_ORDER_FLAGS)
             self._seq += 1
             seq = self._seq
             matches, stp = self.books[market].match(step.account, step.is_buy, limit, step.size)

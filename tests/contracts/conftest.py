@@ -19,6 +19,7 @@ from eth_account import Account
 
 from engine.core.markets import default_markets
 from engine.core.orders import Order
+from engine.chain.encode import order_filled
 from engine.core.wad import WAD
 from engine.eip712 import Domain, order_hash, price_hash, sign_digest, sign_order, split_signature
 
@@ -66,6 +67,12 @@ def order_tuple(o: Order) -> tuple:
     """An engine Order as the contract's Order struct."""
     return (o.trader, o.market, o.is_buy, o.size, o.limit_price, o.trigger_price,
             o.flags, o.max_fee_rate, o.nonce, o.expiry)
+
+
+def filled_on_chain(exchange, o: Order) -> int:
+    """encode.order_filled from the Exchange's getters (the contract has no view for it)."""
+    h = exchange.order_hash(order_tuple(o))
+    return order_filled(o, exchange.filled(h), exchange.nonce_used(o.trader, o.nonce))
 
 
 @dataclass

@@ -7,7 +7,7 @@ import boa
 import pytest
 
 from engine.core.rules import trade_cash
-from tests.contracts.conftest import ETH, ETH_PRICE, USDC, WAD, order_tuple
+from tests.contracts.conftest import ETH, ETH_PRICE, USDC, WAD, filled_on_chain, order_tuple
 
 WINDOW = 64
 START = 100_000 * WAD
@@ -33,7 +33,7 @@ def test_settle__nonce_at_window_boundary__spent_once_and_cash_exact(funded, mak
     desk.settle([desk.fill(m, t, WAD, ETH_PRICE)])
     cash = trade_cash(WAD, ETH_PRICE)
     assert ex.nonce_used(maker.address, nonce) and ex.nonce_used(taker.address, nonce)
-    assert ex.order_filled(order_tuple(m.order)) == WAD
+    assert filled_on_chain(ex, m.order) == WAD
     assert ex.cash(maker.address) == START - cash.buyer_pays
     assert ex.cash(taker.address) == START + cash.seller_receives
     in_window = nonce < WINDOW
@@ -73,7 +73,7 @@ def test_cancel__resting_order_in_and_outside_window__fill_reverts(funded, maker
     with boa.env.prank(maker.address):
         ex.cancel(order_tuple(m.order))
     assert ex.nonce_used(maker.address, nonce)
-    assert ex.order_filled(order_tuple(m.order)) == 2**256 - 1
+    assert filled_on_chain(ex, m.order) == 2**256 - 1
     assert ex.cash(maker.address) == cash_before
     with boa.reverts("exchange: order cancelled"):
         desk.settle([desk.fill(m, t, WAD, ETH_PRICE)])
@@ -87,7 +87,7 @@ def test_cancel__ioc_in_and_outside_window__fill_reverts(funded, maker, taker, n
     with boa.env.prank(taker.address):
         ex.cancel(order_tuple(t.order))
     assert ex.nonce_used(taker.address, nonce)
-    assert ex.order_filled(order_tuple(t.order)) == WAD
+    assert filled_on_chain(ex, t.order) == WAD
     with boa.reverts("exchange: nonce already used"):
         desk.settle([desk.fill(m, t, WAD, ETH_PRICE)])
 
@@ -99,11 +99,11 @@ def test_settle__resting_partial_fill_in_window__continues_until_used_up(funded,
                            WAD, ETH_PRICE)])
     assert ex.nonce_used(maker.address, 3)
     assert ex.filled(desk.hash(m.order)) == WAD
-    assert ex.order_filled(order_tuple(m.order)) == WAD
+    assert filled_on_chain(ex, m.order) == WAD
     desk.settle([desk.fill(m, desk.leg(taker, ETH, False, WAD, ETH_PRICE, flags=4, nonce=11),
                            WAD, ETH_PRICE)])
     assert ex.filled(desk.hash(m.order)) == 0
-    assert ex.order_filled(order_tuple(m.order)) == 2 * WAD
+    assert filled_on_chain(ex, m.order) == 2 * WAD
     with boa.reverts("exchange: nonce already used"):
         desk.settle([desk.fill(m, desk.leg(taker, ETH, False, WAD, ETH_PRICE, flags=4,
                                            nonce=12), WAD, ETH_PRICE)])

@@ -322,7 +322,7 @@ def test_liquidation__above_maintenance__reverts(underwater, trader, maker):
 def test_liquidation__signed_by_trader__reverts(underwater, trader, maker):
     desk = underwater
     fill, _ = liquidation(desk, trader, maker, 1_900 * WAD, signer=trader)
-    with boa.reverts("exchange: liquidation not signed by settler"):
+    with boa.reverts("exchange: engine order not signed by settler"):
         desk.settle([fill])
 
 
@@ -344,7 +344,7 @@ def test_liquidation__larger_than_position__reverts(underwater, trader, maker):
 def test_liquidation__settler_role_revoked__reverts(underwater, trader, maker):
     desk = underwater
     fill, _ = liquidation(desk, trader, maker, 1_900 * WAD, signer=desk.guardian)
-    with boa.reverts("exchange: liquidation not signed by settler"):
+    with boa.reverts("exchange: engine order not signed by settler"):
         desk.settle([fill])
     assert not desk.exchange.hasRole(SETTLER_ROLE, desk.guardian.address)
 

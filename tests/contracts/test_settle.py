@@ -7,8 +7,8 @@ import boa
 import pytest
 
 from engine.core.rules import fee_cap, trade_cash
-from engine.eip712 import Domain
-from tests.contracts.conftest import BTC, ETH, ETH_PRICE, USDC, WAD, Desk, replace
+from engine.eip712 import Domain, order_hash
+from tests.contracts.conftest import BTC, ETH, ETH_PRICE, USDC, WAD, Desk, filled_on_chain, replace
 
 STEP = WAD // 1000
 TICK = WAD // 100
@@ -67,7 +67,7 @@ def test_settle__one_fill__exact_cash_fees_and_positions(funded, maker, taker):
     # a resting order used up in one go marks its nonce instead of a filled slot
     assert ex.filled(desk.hash(m.order)) == 0
     assert ex.nonce_used(maker.address, m.order.nonce)
-    assert ex.order_filled(desk_tuple(m.order)) == size
+    assert filled_on_chain(ex, m.order) == size
     assert ex.nonce_used(taker.address, t.order.nonce)
     assert ex.last_batch_id() == 1
     desk.check_conservation()
@@ -152,7 +152,7 @@ def test_settle__resting_order_filled_in_two_batches__up_to_its_size(funded, mak
     # partially filled: the nonce is spent and the slot holds the amount
     assert desk.exchange.filled(desk.hash(m.order)) == WAD
     assert desk.exchange.nonce_used(maker.address, m.order.nonce)
-    assert desk.exchange.order_filled(desk_tuple(m.order)) == WAD
+    assert filled_on_chain(desk.exchange, m.order) == WAD
     t = desk.leg(taker, ETH, False, 2 * WAD, ETH_PRICE, flags=4)
     expect_revert(desk, "exchange: order overfilled", [desk.fill(m, t, WAD + STEP, ETH_PRICE)],
                   [maker, taker])
@@ -160,7 +160,7 @@ def test_settle__resting_order_filled_in_two_batches__up_to_its_size(funded, mak
     # used up: the slot is freed
     assert desk.exchange.filled(desk.hash(m.order)) == 0
     assert desk.exchange.nonce_used(maker.address, m.order.nonce)
-    assert desk.exchange.order_filled(desk_tuple(m.order)) == 2 * WAD
+    assert filled_on_chain(desk.exchange, m.order) == 2 * WAD
     t = desk.leg(taker, ETH, False, STEP, ETH_PRICE, flags=4)
     expect_revert(desk, "exchange: nonce already used", [desk.fill(m, t, STEP, ETH_PRICE)],
                   [maker, taker])
@@ -174,7 +174,7 @@ def test_settle__resting_order_partial_then_rest_in_one_batch__slot_freed(funded
     t2 = desk.leg(trader, ETH, False, 2 * WAD, ETH_PRICE, flags=4)
     desk.settle([desk.fill(m, t1, WAD, ETH_PRICE), desk.fill(m, t2, 2 * WAD, ETH_PRICE)])
     assert desk.exchange.filled(desk.hash(m.order)) == 0
-    assert desk.exchange.order_filled(desk_tuple(m.order)) == 3 * WAD
+    assert filled_on_chain(desk.exchange, m.order) == 3 * WAD
     assert desk.exchange.position(maker.address, ETH)[0] == 3 * WAD
 
 
@@ -345,6 +345,20 @@ def test_order_hash__any_order__equals_engine_eip712(desk, maker):
     assert desk.exchange.order_hash(
         (o.trader, o.market, o.is_buy, o.size, o.limit_price, o.trigger_price, o.flags,
          o.max_fee_rate, o.nonce, o.expiry)) == desk.hash(o)
+
+
+def test_order_hash__after_a_chain_fork__uses_the_new_chain_id(desk, maker):
+    """modules/eip712.vy caches the separator for the deployment chain and rebuilds
+    it when chain.id differs (a fork), as snekmate's module does."""
+    o = desk.order(maker, ETH, True, WAD, ETH_PRICE)
+    before = boa.env.evm.patch.chain_id
+    boa.env.evm.patch.chain_id = before + 1
+    try:
+        forked = order_hash(Domain(before + 1, desk.exchange.address), o)
+        assert desk.exchange.order_hash(desk_tuple(o)) == forked != desk.hash(o)
+    finally:
+        boa.env.evm.patch.chain_id = before
+    assert desk.exchange.order_hash(desk_tuple(o)) == desk.hash(o)
 
 
 # ------------------------------------------------------------------ per-fill checks
