@@ -4,13 +4,22 @@ Units: every price is WAD quote per base, every size is WAD base, every notional
 WAD quote. The book only stores and matches resting orders; risk, fees, order types
 and events belong to the engine that drives it (engine/core/engine.py).
 
-Layout, chosen for speed (see tests/bench/test_bench_book.py):
-- per side, a dict price -> `_Level` and a `SortedList` of the level prices, with the
-  best price cached;
-- per level, an intrusive doubly linked list of `Resting` orders in arrival order, so
-  a cancel anywhere in the queue is O(1) (plus O(log n) when it empties the level);
-- a dict by order id and a dict by trader (insertion ordered, so `orders_of` answers
-  in arrival order without sorting).
+Layout, chosen for speed (measured by tests/bench/test_bench_book.py):
+- per side, a dict price -> level, and the level keys kept sorted, best last (bids
+  store the price, asks its negation), so the best level is created, found and dropped
+  at the end in O(1). The keys are touched only when a level appears or empties. They
+  live in a plain list (`bisect`: a C memmove of the keys behind the spot) while a side
+  has at most KEYS_LIST_MAX levels, and in a `SortedList` (O(log n), slower per call)
+  beyond that until the side shrinks under KEYS_LIST_MIN, so a deep level never costs
+  a memmove of a huge list;
+- a level is a 3-item list [head, tail, total WAD base] over an intrusive doubly linked
+  list of `Resting` orders in arrival order, so a cancel anywhere in the queue is O(1);
+- a dict by order id, and a dict by trader of dicts by order id (insertion ordered, so
+  `orders_of` answers in arrival order without sorting).
+
+Hot paths (`insert`, `_take`) are longer than the house 40 lines on purpose: each
+helper call they avoid is a few percent of the benchmark. They also build `Resting`
+with object.__new__ and `Match` with tuple.__new__, skipping a Python-level frame.
 
 The book is never crossed: `insert` refuses an order that would cross the other
 side, so the engine must `match` an incoming order first and rest only what is left.
@@ -19,9 +28,10 @@ side, so the engine must `match` an incoming order first and rest only what is l
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from itertools import islice
+from typing import NamedTuple
 
 from sortedcontainers import SortedList
 
@@ -29,33 +39,59 @@ UINT256_LIMIT = 2**256
 DIGEST_PERSON = b"perpx-book-v1"  # blake2b personalisation of `state_digest`
 Row = tuple[bytes, str, bool, int, int, int]  # order_id, trader, is_buy, price, remaining, seq
 
+# A level is list [head: Resting, tail: Resting, total: WAD base] (a list, not an object:
+# levels appear and vanish on about a quarter of all commands). Indexes:
+HEAD, TAIL, TOTAL = 0, 1, 2
+new_object = object.__new__
+# Level keys per side: a plain list up to KEYS_LIST_MAX levels, a SortedList beyond, back
+# to a list under KEYS_LIST_MIN (measured crossover of a worst-case insert: ~4,000 keys).
+KEYS_LIST_MAX = 4_096
+KEYS_LIST_MIN = 1_024
+Keys = list[int] | SortedList
 
-@dataclass(slots=True)
+
 class Resting:
     """A resting order. Read it, never mutate it: the book owns it.
 
     price in WAD quote per base, remaining in WAD base (> 0 while resting, 0 once
     filled), seq the book's arrival sequence (lower = earlier = higher priority).
+    Equality compares these six fields only.
     """
 
-    order_id: bytes
-    trader: str
-    is_buy: bool
-    price: int
-    remaining: int
-    seq: int
-    _prev: Resting | None = field(default=None, init=False, repr=False, compare=False)
-    _next: Resting | None = field(default=None, init=False, repr=False, compare=False)
+    __slots__ = ("order_id", "trader", "is_buy", "price", "remaining", "seq", "_prev", "_next")
+
+    def __init__(self, order_id: bytes, trader: str, is_buy: bool, price: int, remaining: int,
+                 seq: int) -> None:
+        self.order_id = order_id
+        self.trader = trader
+        self.is_buy = is_buy
+        self.price = price
+        self.remaining = remaining
+        self.seq = seq
+        self._prev: Resting | None = None  # neighbours in its level's queue; stale once removed
+        self._next: Resting | None = None
+
+    def _fields(self) -> Row:
+        return (self.order_id, self.trader, self.is_buy, self.price, self.remaining, self.seq)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Resting:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable (remaining), like a dataclass
+
+    def __repr__(self) -> str:
+        return ("Resting(order_id={!r}, trader={!r}, is_buy={!r}, price={!r}, remaining={!r}, "
+                "seq={!r})".format(*self._fields()))
 
     def __reduce__(self) -> tuple[type[Resting], Row]:
         # Pickle / deepcopy a detached copy: following the queue links would recurse
         # once per order behind this one.
-        return Resting, (self.order_id, self.trader, self.is_buy, self.price, self.remaining,
-                         self.seq)
+        return Resting, self._fields()
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """One fill of a resting (maker) order: `size` WAD base at the maker's `price`."""
 
     maker_id: bytes
@@ -65,24 +101,12 @@ class Match:
     maker_remaining: int  # WAD base left of the maker after this fill (0 = removed)
 
 
-class _Level:
-    """The orders resting at one price, oldest first; `total` in WAD base."""
-
-    __slots__ = ("price", "head", "tail", "total", "count")
-
-    def __init__(self, price: int, first: Resting) -> None:
-        self.price = price
-        self.head: Resting | None = first
-        self.tail: Resting | None = first
-        self.total = first.remaining
-        self.count = 1
-
-    def orders(self) -> Iterator[Resting]:
-        """The orders of this level, oldest first."""
-        node = self.head
-        while node is not None:
-            yield node
-            node = node._next
+def level_orders(level: list) -> Iterator[Resting]:
+    """The orders of one level, oldest first."""
+    node = level[HEAD]
+    while node is not None:
+        yield node
+        node = node._next
 
 
 def encode_resting(order: Resting) -> bytes:
@@ -121,8 +145,8 @@ class Book:
         "_by_trader",
         "_bids",
         "_asks",
-        "_bid_prices",
-        "_ask_prices",
+        "_bid_keys",
+        "_ask_keys",
         "_best_bid",
         "_best_ask",
         "_next_seq",
@@ -132,10 +156,10 @@ class Book:
         self.market = market
         self._orders: dict[bytes, Resting] = {}
         self._by_trader: dict[str, dict[bytes, Resting]] = {}
-        self._bids: dict[int, _Level] = {}
-        self._asks: dict[int, _Level] = {}
-        self._bid_prices = SortedList()  # ascending; best bid is the last
-        self._ask_prices = SortedList()  # ascending; best ask is the first
+        self._bids: dict[int, list] = {}
+        self._asks: dict[int, list] = {}
+        self._bid_keys: Keys = []  # bid prices ascending: best bid last
+        self._ask_keys: Keys = []  # negated ask prices ascending: best ask last
         self._best_bid: int | None = None
         self._best_ask: int | None = None
         self._next_seq = 1
@@ -160,8 +184,7 @@ class Book:
 
     def rows(self) -> list[Row]:
         """Every resting order as (order_id, trader, is_buy, price, remaining, seq), by seq."""
-        rows = [(o.order_id, o.trader, o.is_buy, o.price, o.remaining, o.seq)
-                for o in self.orders()]
+        rows = [o._fields() for o in self.orders()]
         rows.sort(key=lambda r: r[5])
         return rows
 
@@ -186,49 +209,60 @@ class Book:
         if order_id in orders:
             raise ValueError(f"book: duplicate order id 0x{order_id.hex()}")
         if is_buy:
-            best, best_own = self._best_ask, self._best_bid
+            best = self._best_ask
             if best is not None and price >= best:
                 raise ValueError(f"book: buy at {price} would cross best ask {best}; match first")
+            levels = self._bids
         else:
-            best, best_own = self._best_bid, self._best_ask
+            best = self._best_bid
             if best is not None and price <= best:
                 raise ValueError(f"book: sell at {price} would cross best bid {best}; match first")
+            levels = self._asks
         seq = self._next_seq
         self._next_seq = seq + 1
-        order = Resting(order_id, trader, is_buy, price, size, seq)
-        levels = self._bids if is_buy else self._asks
+        # Resting(...) field by field: object.__new__ skips the __init__ frame (hot path)
+        order = new_object(Resting)
+        order.order_id = order_id
+        order.trader = trader
+        order.is_buy = is_buy
+        order.price = price
+        order.remaining = size
+        order.seq = seq
+        order._next = None
         level = levels.get(price)
-        if level is None:
-            levels[price] = _Level(price, order)
-            if is_buy:
-                self._bid_prices.add(price)
-                if best_own is None or price > best_own:
+        if level is None:  # a new level: register its key, best last (inline: hot path)
+            order._prev = None
+            levels[price] = [order, order, size]
+            keys, key = (self._bid_keys, price) if is_buy else (self._ask_keys, -price)
+            if keys.__class__ is not list:
+                self._add_key(is_buy, key)
+            elif not keys or key > keys[-1]:  # a new best
+                keys.append(key)
+                if is_buy:
                     self._best_bid = price
-            else:
-                self._ask_prices.add(price)
-                if best_own is None or price < best_own:
+                else:
                     self._best_ask = price
+            elif len(keys) < KEYS_LIST_MAX:
+                insort(keys, key)
+            else:
+                self._add_key(is_buy, key)
         else:
-            tail = level.tail
-            tail._next = order  # type: ignore[union-attr]  # a live level is never empty
-            order._prev = tail
-            level.tail = order
-            level.total += size
-            level.count += 1
+            order._prev = tail = level[TAIL]
+            tail._next = level[TAIL] = order
+            level[TOTAL] += size
         orders[order_id] = order
-        own = self._by_trader.get(trader)
-        if own is None:
+        try:
+            self._by_trader[trader][order_id] = order
+        except KeyError:
             self._by_trader[trader] = {order_id: order}
-        else:
-            own[order_id] = order
         return order
 
     def cancel(self, order_id: bytes) -> Resting | None:
         """Remove an order and return it (with its remaining at cancel time); None if unknown."""
-        order = self._orders.get(order_id)
+        order = self._orders.pop(order_id, None)
         if order is None:
             return None
-        self._remove(order)
+        self._unlink(order)
         return order
 
     def reduce(self, order_id: bytes, new_remaining: int) -> None:
@@ -247,10 +281,11 @@ class Book:
                 f"for order 0x{order_id.hex()}"
             )
         if new_remaining == 0:
-            self._remove(order)
+            del self._orders[order_id]
+            self._unlink(order)
             return
         levels = self._bids if order.is_buy else self._asks
-        levels[order.price].total -= order.remaining - new_remaining
+        levels[order.price][TOTAL] -= order.remaining - new_remaining
         order.remaining = new_remaining
 
     def match(
@@ -265,41 +300,15 @@ class Book:
         """
         if size < 0:
             raise ValueError(f"book: match size must be >= 0, got {size}")
-        best = self._best_ask if is_buy else self._best_bid
-        if best is None or (best > limit_price if is_buy else best < limit_price):
-            return [], []  # fast path: the order does not cross (most limit orders)
-        fills: list[Match] = []
-        cancelled: list[Resting] = []
-        left = size
-        levels = self._asks if is_buy else self._bids
-        while left:
-            best = self._best_ask if is_buy else self._best_bid
-            if best is None or (best > limit_price if is_buy else best < limit_price):
-                break
-            level = levels[best]
-            order = level.head
-            while order is not None:
-                nxt = order._next
-                if order.trader == trader:
-                    self._remove(order)
-                    cancelled.append(order)
-                else:
-                    rem = order.remaining
-                    if rem <= left:
-                        left -= rem
-                        self._remove(order)
-                        order.remaining = 0
-                        fills.append(Match(order.order_id, order.trader, best, rem, 0))
-                    else:
-                        rem -= left
-                        order.remaining = rem
-                        level.total -= left
-                        fills.append(Match(order.order_id, order.trader, best, left, rem))
-                        left = 0
-                    if not left:
-                        break
-                order = nxt
-        return fills, cancelled
+        if is_buy:
+            best = self._best_ask
+            if best is None or best > limit_price:
+                return [], []  # fast path: the order does not cross (most limit orders)
+        else:
+            best = self._best_bid
+            if best is None or best < limit_price:
+                return [], []
+        return self._take(trader, is_buy, limit_price, size, best)
 
     # ------------------------------------------------------------------ reads
 
@@ -308,16 +317,14 @@ class Book:
         if size <= 0:
             return 0
         levels = self._asks if is_buy else self._bids
-        own = self._by_trader.get(trader)
         # the trader's own remaining per price on the side it would take (excluded by STP)
         own_at: dict[int, int] = {}
-        if own:
-            for o in own.values():
-                if o.is_buy != is_buy:
-                    own_at[o.price] = own_at.get(o.price, 0) + o.remaining
+        for o in self._by_trader.get(trader, {}).values():
+            if o.is_buy != is_buy:
+                own_at[o.price] = own_at.get(o.price, 0) + o.remaining
         total = 0
         for price in self._prices_within(is_buy, limit_price):
-            total += levels[price].total - own_at.get(price, 0)
+            total += levels[price][TOTAL] - own_at.get(price, 0)
             if total >= size:
                 return size
         return total
@@ -346,9 +353,11 @@ class Book:
         """L2 view: up to `levels` (price, total size) per side, bids high->low, asks low->high."""
         if levels < 0:
             raise ValueError(f"book: depth levels must be >= 0, got {levels}")
-        bids = [(p, self._bids[p].total) for p in islice(reversed(self._bid_prices), levels)]
-        asks = [(p, self._asks[p].total) for p in islice(self._ask_prices, levels)]
-        return bids, asks
+        bids, asks = self._bids, self._asks
+        return (
+            [(p, bids[p][TOTAL]) for p in islice(reversed(self._bid_keys), levels)],
+            [(-k, asks[-k][TOTAL]) for k in islice(reversed(self._ask_keys), levels)],
+        )
 
     def impact_price(self, is_buy: bool, notional: int) -> int | None:
         """Average price (WAD) of a market buy (is_buy) / sell of `notional` WAD quote.
@@ -362,12 +371,11 @@ class Book:
         if notional <= 0:
             raise ValueError(f"book: impact notional must be > 0, got {notional}")
         levels = self._asks if is_buy else self._bids
-        prices = self._ask_prices if is_buy else reversed(self._bid_prices)
         target = notional * 10**18
         spent = 0  # WAD^2 quote of the levels fully taken
         base = 0  # WAD base of the levels fully taken
-        for price in prices:
-            total = levels[price].total
+        for price in self._prices_within(is_buy, None):
+            total = levels[price][TOTAL]
             level_quote = total * price
             if spent + level_quote >= target:
                 rest = target - spent
@@ -404,10 +412,10 @@ class Book:
 
     def orders(self) -> Iterator[Resting]:
         """Every resting order in priority order: bids best first, then asks best first."""
-        for price in reversed(self._bid_prices):
-            yield from self._bids[price].orders()
-        for price in self._ask_prices:
-            yield from self._asks[price].orders()
+        for price in reversed(self._bid_keys):
+            yield from level_orders(self._bids[price])
+        for key in reversed(self._ask_keys):
+            yield from level_orders(self._asks[-key])
 
     def state_digest(self) -> bytes:
         """blake2b-256 of `digest_header` then `encode_resting` of every order in `orders()`."""
@@ -419,48 +427,133 @@ class Book:
 
     # -------------------------------------------------------------- internals
 
-    def _prices_within(self, is_buy: bool, limit_price: int) -> Iterator[int]:
-        """Prices of the side a taker meets, best first, not past `limit_price`."""
-        if is_buy:
-            return self._ask_prices.irange(maximum=limit_price)
-        return self._bid_prices.irange(minimum=limit_price, reverse=True)
+    def _take(self, trader: str, is_buy: bool, limit: int, left: int, best: int
+              ) -> tuple[list[Match], list[Resting]]:
+        """The body of `match` once it crosses `best` (WAD): consume levels from the best."""
+        fills: list[Match] = []
+        cancelled: list[Resting] = []
+        fill, new_tuple = fills.append, tuple.__new__  # new_tuple: Match(...) minus a frame
+        orders, by_trader = self._orders, self._by_trader
+        levels, keys = (self._asks, self._ask_keys) if is_buy else (self._bids, self._bid_keys)
+        while left:
+            level = levels[best]
+            order = level[HEAD]
+            total, start = level[TOTAL], left  # total less what STP removed; left on arrival
+            while order is not None:
+                maker, order_id = order.trader, order.order_id
+                if maker == trader:  # self-trade prevention: cancel the resting order
+                    total -= order.remaining
+                    cancelled.append(order)
+                else:
+                    rem = order.remaining
+                    if rem > left:  # partial fill: the order stays at the head
+                        rem -= left
+                        order.remaining = rem
+                        fill(new_tuple(Match, (order_id, maker, best, left, rem)))
+                        left = 0
+                        break
+                    left -= rem
+                    order.remaining = 0
+                    fill(new_tuple(Match, (order_id, maker, best, rem, 0)))
+                del orders[order_id]
+                own = by_trader[maker]
+                del own[order_id]
+                if not own:
+                    del by_trader[maker]
+                order = order._next
+                if not left:
+                    break
+            if order is not None:  # left == 0 inside this level
+                order._prev = None
+                level[HEAD] = order
+                level[TOTAL] = total - start  # left is 0: the whole of start filled here
+                break
+            del levels[best]
+            keys.pop()
+            if is_buy:
+                best = self._best_ask = -keys[-1] if keys else None  # type: ignore[assignment]
+                if best is None or best > limit:
+                    break
+            else:
+                best = self._best_bid = keys[-1] if keys else None  # type: ignore[assignment]
+                if best is None or best < limit:
+                    break
+        return fills, cancelled
 
-    def _remove(self, order: Resting) -> None:
-        """Unlink `order` from its level and the indexes; drop the level if it empties."""
-        is_buy = order.is_buy
-        levels = self._bids if is_buy else self._asks
-        level = levels[order.price]
+    def _unlink(self, order: Resting) -> None:
+        """Unlink `order` (already out of _orders) from its level and its trader's index;
+        drop the level if it empties."""
+        own = self._by_trader[order.trader]
+        del own[order.order_id]
+        if not own:
+            del self._by_trader[order.trader]
         prev, nxt = order._prev, order._next
+        if prev is None and nxt is None:  # the only order of its level
+            self._drop_level(order.is_buy, order.price)
+            return
+        level = (self._bids if order.is_buy else self._asks)[order.price]
         if prev is None:
-            level.head = nxt
+            level[HEAD] = nxt
         else:
             prev._next = nxt
         if nxt is None:
-            level.tail = prev
+            level[TAIL] = prev
         else:
             nxt._prev = prev
-        order._prev = order._next = None
-        level.count -= 1
-        level.total -= order.remaining
-        if not level.count:
-            self._drop_level(is_buy, order.price)
-        order_id = order.order_id
-        del self._orders[order_id]
-        own = self._by_trader[order.trader]
-        del own[order_id]
-        if not own:
-            del self._by_trader[order.trader]
+        level[TOTAL] -= order.remaining
+
+    def _add_key(self, is_buy: bool, key: int) -> None:
+        """Add a new level's key (bid price, or negated ask price, WAD) off the fast path."""
+        keys = self._bid_keys if is_buy else self._ask_keys
+        if keys.__class__ is list:
+            insort(keys, key)
+            if len(keys) > KEYS_LIST_MAX:
+                self._set_keys(is_buy, SortedList(keys))
+                keys = self._bid_keys if is_buy else self._ask_keys
+        else:
+            keys.add(key)
+        if key == keys[-1]:  # a new best
+            if is_buy:
+                self._best_bid = key
+            else:
+                self._best_ask = -key
 
     def _drop_level(self, is_buy: bool, price: int) -> None:
+        """Forget an empty level at `price` (WAD); move the cached best if it was the best."""
         if is_buy:
             del self._bids[price]
-            prices = self._bid_prices
-            prices.remove(price)
-            if price == self._best_bid:
-                self._best_bid = prices[-1] if prices else None
+            keys, key = self._bid_keys, price
         else:
             del self._asks[price]
-            prices = self._ask_prices
-            prices.remove(price)
-            if price == self._best_ask:
-                self._best_ask = prices[0] if prices else None
+            keys, key = self._ask_keys, -price
+        if key == keys[-1]:
+            keys.pop()
+            best = (keys[-1] if is_buy else -keys[-1]) if keys else None
+            if is_buy:
+                self._best_bid = best
+            else:
+                self._best_ask = best
+        elif keys.__class__ is list:
+            del keys[bisect_left(keys, key)]
+            if len(keys) > KEYS_LIST_MAX:  # grown past the bound by new bests (appends)
+                self._set_keys(is_buy, SortedList(keys))
+        else:
+            keys.remove(key)
+        if keys.__class__ is not list and len(keys) < KEYS_LIST_MIN:
+            self._set_keys(is_buy, list(keys))
+
+    def _set_keys(self, is_buy: bool, keys: Keys) -> None:
+        if is_buy:
+            self._bid_keys = keys
+        else:
+            self._ask_keys = keys
+
+    def _prices_within(self, is_buy: bool, limit_price: int | None) -> Iterator[int]:
+        """Prices of the side a taker meets, best first, not past `limit_price` (None: all)."""
+        keys = self._ask_keys if is_buy else self._bid_keys
+        start = 0
+        if limit_price is not None:
+            key = -limit_price if is_buy else limit_price
+            start = bisect_left(keys, key) if keys.__class__ is list else keys.bisect_left(key)
+        within = islice(reversed(keys), len(keys) - start)
+        return (-k for k in within) if is_buy else within

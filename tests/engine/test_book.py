@@ -10,6 +10,8 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from sortedcontainers import SortedList
+
 from engine.core.book import Book, Match, Resting
 
 WAD = 10**18
@@ -109,6 +111,62 @@ def test_cancel__last_order_of_best_level__moves_best() -> None:
     assert book.level_count() == (0, 0)
 
 
+def test_cancel__levels_created_out_of_order__middle_and_deep_levels_leave_sorted_keys() -> None:
+    book = Book(1)
+    for n, price in enumerate((100, 96, 98, 99, 90, 97), start=1):  # best bid first, then deeper
+        book.insert(oid(n), MAKER, True, price * WAD, n * WAD)
+    for n, price in enumerate((105, 110, 107, 101, 120), start=11):
+        book.insert(oid(n), MAKER, False, price * WAD, WAD)
+    assert book.depth(3) == ([(100 * WAD, WAD), (99 * WAD, 4 * WAD), (98 * WAD, 3 * WAD)],
+                             [(101 * WAD, WAD), (105 * WAD, WAD), (107 * WAD, WAD)])
+    for n in (3, 5, 12):  # 98 (middle), 90 (deepest bid), 110 (middle ask)
+        book.cancel(oid(n))
+    book.cancel(oid(1))  # the best bid: the next one takes over
+    book.cancel(oid(14))  # the best ask
+    assert (book.best_bid(), book.best_ask()) == (99 * WAD, 105 * WAD)
+    assert book.depth(10) == ([(99 * WAD, 4 * WAD), (97 * WAD, 6 * WAD), (96 * WAD, 2 * WAD)],
+                              [(105 * WAD, WAD), (107 * WAD, WAD), (120 * WAD, WAD)])
+    assert book.level_count() == (3, 3)
+    whole_bid_side = (99 * 4 + 97 * 6 + 96 * 2) * WAD  # 1,170 quote for 12 base
+    assert book.impact_price(False, whole_bid_side) == 97_500000000000000000
+    assert book.impact_price(False, whole_bid_side + 1) is None
+
+
+def test_insert__many_deep_levels__keys_move_to_sorted_list_and_back() -> None:
+    book = Book(1)
+    for n in range(5_000):  # each new ask level is the deepest: the worst place to insert
+        book.insert(oid(n), MAKER, False, (100 + n) * WAD, WAD)
+    assert isinstance(book._ask_keys, SortedList)  # past KEYS_LIST_MAX = 4,096 levels
+    book.insert(oid(9_999), MAKER, False, 99 * WAD, 2 * WAD)  # a new best on a SortedList
+    assert book.best_ask() == 99 * WAD
+    assert book.depth(2)[1] == [(99 * WAD, 2 * WAD), (100 * WAD, WAD)]
+    for n in range(0, 4_100, 2):  # every other level from the best end
+        book.cancel(oid(n))
+    book.cancel(oid(9_999))
+    assert book.best_ask() == 101 * WAD
+    assert isinstance(book._ask_keys, SortedList)
+    for n in range(1_001, 4_999):  # down to the odd n < 1,000 and n = 4,999: 501 levels
+        book.cancel(oid(n))
+    assert type(book._ask_keys) is list  # under KEYS_LIST_MIN = 1,024 levels
+    assert book.level_count() == (0, 501)
+    assert book.depth(2)[1] == [(101 * WAD, WAD), (103 * WAD, WAD)]
+    assert book.fillable(TAKER, True, 105 * WAD, 10 * WAD) == 3 * WAD
+    book.cancel(oid(4_999))
+    assert book.depth(1_000)[1][-1] == (1_099 * WAD, WAD)
+
+
+def test_cancel__deep_level_of_a_side_built_by_new_bests__keys_move_to_sorted_list() -> None:
+    book = Book(1)
+    for n in range(5_000):  # each bid is a new best: appended, the list outgrows its bound
+        book.insert(oid(n), MAKER, True, (100 + n) * WAD, WAD)
+    assert type(book._bid_keys) is list
+    book.cancel(oid(0))  # a deep level: no memmove of 5,000 keys from now on
+    assert isinstance(book._bid_keys, SortedList)
+    assert book.level_count() == (4_999, 0)
+    assert book.depth(1) == ([(5_099 * WAD, WAD)], [])
+    assert book.depth(5_000)[0][-1] == (101 * WAD, WAD)
+
+
 # ---------------------------------------------------------------- match
 
 
@@ -176,6 +234,45 @@ def test_match__filled_before_own_order__own_order_stays() -> None:
     assert fills == [Match(oid(1), MAKER, 100 * WAD, WAD, 0)]
     assert cancelled == []
     assert book.get(oid(2)).remaining == 2 * WAD
+
+
+def test_match__sweep_ends_inside_a_level__rest_keeps_order_total_and_links() -> None:
+    book = book_with_asks(
+        (1, MAKER, 100, 1), (2, OTHER_MAKER, 100, 1), (3, MAKER, 101, 2), (4, OTHER_MAKER, 101, 3),
+        (5, MAKER, 101, 4),
+    )
+    fills, stp = book.match(TAKER, True, 101 * WAD, 5 * WAD)
+    assert [f.maker_id for f in fills] == [oid(1), oid(2), oid(3), oid(4)]
+    assert fills[-1] == Match(oid(4), OTHER_MAKER, 101 * WAD, WAD, 2 * WAD)
+    assert stp == []
+    assert book.depth(5) == ([], [(101 * WAD, 6 * WAD)])
+    book.cancel(oid(5))  # unlinking the tail right behind the new head
+    book.insert(oid(6), TRADER, False, 101 * WAD, WAD)
+    assert [(o.order_id, o.remaining) for o in book.orders()] == [(oid(4), 2 * WAD), (oid(6), WAD)]
+    assert book.orders_of(MAKER) == []
+    assert book.orders_of(OTHER_MAKER) == [Resting(oid(4), OTHER_MAKER, False, 101 * WAD, 2 * WAD, 4)]
+
+
+def test_match__filled_maker__object_reads_zero_and_leaves_every_index() -> None:
+    book = book_with_asks((1, MAKER, 100, 2))
+    maker = book.get(oid(1))
+    fills, _ = book.match(TAKER, True, 100 * WAD, 2 * WAD)
+    assert fills == [Match(oid(1), MAKER, 100 * WAD, 2 * WAD, 0)]
+    assert maker.remaining == 0
+    assert oid(1) not in book
+    assert book.orders_of(MAKER) == [] and book.get(oid(1)) is None
+    assert book.level_count() == (0, 0) and book.best_ask() is None
+    book.insert(oid(1), MAKER, False, 100 * WAD, WAD)  # the id is free again
+    assert book.get(oid(1)).seq == 2
+
+
+def test_match__fill__is_an_immutable_named_tuple() -> None:
+    book = book_with_asks((1, MAKER, 100, 2))
+    (fill,), _ = book.match(TAKER, True, 100 * WAD, WAD)
+    assert (fill.maker_id, fill.maker_trader, fill.price, fill.size, fill.maker_remaining) == (
+        oid(1), MAKER, 100 * WAD, WAD, WAD)
+    with pytest.raises(AttributeError):
+        fill.size = 2 * WAD  # type: ignore[misc]
 
 
 def test_match__empty_book_or_zero_size__returns_nothing() -> None:
@@ -309,6 +406,32 @@ def test_reduce__grow_or_unknown__raises() -> None:
     with pytest.raises(KeyError, match="book: unknown order id 0x0{63}2"):
         book.reduce(oid(2), WAD)
     assert book.get(oid(1)).remaining == 5 * WAD
+
+
+# ---------------------------------------------------------------- Resting, reads
+
+
+def test_resting__equality__six_fields_only_never_queue_links() -> None:
+    book = book_with_asks((1, MAKER, 100, 1), (2, MAKER, 100, 1))
+    first = book.get(oid(1))
+    assert first == Resting(oid(1), MAKER, False, 100 * WAD, WAD, 1)  # linked vs detached
+    assert first != Resting(oid(1), MAKER, False, 100 * WAD, WAD, 3)
+    assert first != (oid(1), MAKER, False, 100 * WAD, WAD, 1)
+    assert repr(first) == (f"Resting(order_id={oid(1)!r}, trader='{MAKER}', is_buy=False, "
+                           f"price={100 * WAD}, remaining={WAD}, seq=1)")
+    with pytest.raises(TypeError):
+        hash(first)
+
+
+def test_depth__negative_levels__raises() -> None:
+    with pytest.raises(ValueError, match="book: depth levels must be >= 0, got -1"):
+        Book(1).depth(-1)
+
+
+def test_restore__repeated_seq__raises() -> None:
+    rows = [(oid(1), MAKER, True, 99 * WAD, WAD, 4), (oid(2), MAKER, True, 98 * WAD, WAD, 4)]
+    with pytest.raises(ValueError, match="book: restored seq 4 is not increasing"):
+        Book.restore(1, 9, rows)
 
 
 # ---------------------------------------------------------------- orders_of, digest

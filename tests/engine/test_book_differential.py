@@ -1,11 +1,12 @@
 """Differential test: the fast book against the naive reference book.
 
 100,000 seeded random commands (4 seeds x 25,000) go through both books: limit orders
-near the mid (match, then rest the remainder, as the engine does), marketable orders,
-orders of traders who rest on the other side (self-trade prevention), raw inserts that
-may cross, duplicate ids, cancels of live and unknown ids, and reductions. Every
-answer must be equal: each Match list, each STP-cancelled list, each error type, the
-quotes, depth and impact prices along the way, and the final state_digest().
+near the mid and far from it (match, then rest the remainder, as the engine does),
+marketable orders, orders of traders who rest on the other side (self-trade
+prevention), raw inserts that may cross, duplicate ids, cancels of live and unknown
+ids, and reductions. Every answer must be equal: each Match list, each STP-cancelled
+list, each error type, the quotes, depth and impact prices along the way, and the
+final state_digest().
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import random
 
 import pytest
 
+from engine.core import book as book_module
 from engine.core.book import Book
 from tests.engine.reference_book import ReferenceBook
 
@@ -49,10 +51,11 @@ class Driver:
         return max(1, center + self.rng.randint(-spread_ticks, spread_ticks)) * TICK
 
     def passive_price(self, is_buy: bool) -> int:
-        """Mostly behind the mid on the order's own side, sometimes a little through it."""
+        """Mostly behind the mid on the order's own side, sometimes a little through it,
+        and one time in ten far behind it (deep levels: keys inserted and removed mid-list)."""
         mid = self.fast.mid()
         center = mid // TICK if mid is not None else MID_TICKS
-        away = self.rng.randint(-3, 25)
+        away = self.rng.randint(-3, 25) if self.rng.random() < 0.9 else self.rng.randint(26, 400)
         return max(1, center - away if is_buy else center + away) * TICK
 
     def size(self) -> int:
@@ -174,6 +177,21 @@ def test_book__random_commands__matches_reference_book(seed: int) -> None:
     assert counts["impact_price"] > 1_000
     assert driver.fast.next_seq == driver.ref.next_seq
     assert len(driver.fast) > 0
+
+
+def test_book__random_commands_with_tiny_key_lists__matches_reference_book(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same stream with the level keys switching list <-> SortedList all the time."""
+    monkeypatch.setattr(book_module, "KEYS_LIST_MAX", 6)
+    monkeypatch.setattr(book_module, "KEYS_LIST_MIN", 3)
+    driver = Driver(55)
+    for i in range(COMMANDS_PER_SEED):
+        driver.step()
+        if i % 5_000 == 0:
+            assert driver.fast.state_digest() == driver.ref.state_digest()
+    assert driver.fast.state_digest() == driver.ref.state_digest()
+    assert max(driver.fast.level_count()) > 6  # at least one side is a SortedList now
 
 
 def test_book__random_commands__self_trades_and_both_outcomes_occur() -> None:
