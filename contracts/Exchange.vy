@@ -443,11 +443,12 @@ def sweep_fees():
     """
     router: address = self.fee_router
     fees: uint256 = self.fee_pool // SCALE
-    # the insurance account's cash, while it holds no takeover position
-    word: uint256 = self._accounts[INSURANCE]
-    dust: uint256 = 0
-    if word >> BITMAP_SHIFT == 0:
-        dust = convert(max(self._cash(word), 0), uint256) // SCALE
+    # the insurance account's cash beyond the initial margin of its takeovers
+    equity: int256 = 0
+    im: uint256 = 0
+    equity, im = self._risk(INSURANCE, self._snapshot(), False)
+    free: int256 = min(self._cash(self._accounts[INSURANCE]), equity - convert(im, int256))
+    dust: uint256 = convert(max(free, 0), uint256) // SCALE
     assert router != empty(address) and fees + dust > 0, "exchange: nothing to sweep"
     self.fee_pool -= fees * SCALE
     self._add_cash(INSURANCE, -convert(dust * SCALE, int256))
@@ -680,30 +681,6 @@ def insurance() -> int256:
     @return WAD quote (negative after losses beyond it).
     """
     return self._cash(self._accounts[INSURANCE])
-
-
-@view
-@external
-def accounted() -> int256:
-    """
-    @notice Everything the exchange owes: sum(cash) (the insurance account's included) + fee_pool + sum(funding_pool).
-    @dev Invariant: token.balanceOf(self) * SCALE == accounted().
-    @return WAD quote.
-    """
-    total: int256 = self.total_cash + convert(self.fee_pool, int256)
-    for m: uint256 in range(1, MAX_MARKETS + 1):
-        total += self.funding_pool[m]
-    return total
-
-
-@view
-@external
-def token_scale() -> uint256:
-    """
-    @notice WAD per token unit (10**12 for a 6-decimal token).
-    @return The scale.
-    """
-    return SCALE
 
 
 # ---------------------------------------------------------------- internal: fills

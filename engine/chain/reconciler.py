@@ -68,6 +68,16 @@ def engine_view(engine) -> EngineView:
                       ledger.insurance, dict(ledger.funding_pool), dict(ledger.open_interest))
 
 
+def chain_accounted(d: Deployment) -> int:
+    """Everything the Exchange owes, WAD quote, from its public getters: sum(cash) (the
+    insurance account's included) + fee_pool + sum(funding_pool). Conservation: it
+    equals the Exchange's token balance x 10**(18 - decimals), after every transaction."""
+    ex = d.exchange.functions
+    count = d.markets.functions.market_count().call()
+    return (ex.total_cash().call() + ex.fee_pool().call()
+            + sum(ex.funding_pool(m).call() for m in range(1, count + 1)))
+
+
 class Reconciler:
     """Compares a deployment's state with an `EngineView` (see the module docstring)."""
 

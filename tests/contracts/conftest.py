@@ -115,7 +115,11 @@ class Desk:
             self.exchange.withdraw(amount_tokens)
 
     def accounted(self) -> int:
-        return self.exchange.accounted()
+        """Everything the Exchange owes, WAD: sum(cash) (insurance account included) +
+        fee_pool + sum(funding_pool) -- reconciler.chain_accounted from the getters."""
+        ex = self.exchange
+        return ex.total_cash() + ex.fee_pool() + sum(
+            ex.funding_pool(m) for m in range(1, self.markets.market_count() + 1))
 
     def held_wad(self) -> int:
         return self.usdc.balanceOf(self.exchange.address) * SCALE

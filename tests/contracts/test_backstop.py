@@ -7,12 +7,11 @@ import boa
 import pytest
 
 from engine.core.accounts import INSURANCE
-from engine.core.orders import Order
 from engine.core.rules import bankruptcy_price, trade_cash
 from tests.contracts.conftest import ETH, ETH_PRICE, USDC, WAD
-
-LIQ, BACKSTOP, STEP, IOC, RO = 32, 64, 128, 4, 1
-MARK = 1_920 * WAD
+from tests.contracts.engine_orders import (
+    BACKSTOP, IOC, LIQ, MARK, RO, STEP, engine_leg, fund_insurance,
+)
 
 
 def open_long(desk, trader, maker) -> None:
@@ -32,35 +31,12 @@ def underwater(desk, trader, maker):
     return desk
 
 
-def engine_leg(desk, account: str, is_buy: bool, size: int, limit: int, flags: int,
-               max_fee_rate: int = 0):
-    """An order the engine makes for `account`, signed by the settler."""
-    desk._nonce += 1
-    order = Order(account, ETH, is_buy, size, limit, 0, flags, max_fee_rate, desk._nonce, 0)
-    return desk.sign(desk.settler, order)
-
-
 def backstop_fill(desk, account: str, counterparty: str, size: int, price: int,
                   counterparty_flags: int, fees: tuple[int, int] = (0, 0)) -> tuple:
     """The long `account` sells `size` to `counterparty` at `price` (the backstop is maker)."""
     liq = engine_leg(desk, account, False, size, price, LIQ | IOC | RO)
     bs = engine_leg(desk, counterparty, True, size, price, counterparty_flags)
     return desk.fill(bs, liq, size, price, *fees)
-
-
-def fund_insurance(desk, maker, whale):
-    """Liquidate a 10 ETH long (1,200 USDC, equity 400 < MM 576 at 1920) at 1900 to
-    the maker's bid: fee 0.5% x 19,000 = 95 to the insurance account."""
-    desk.fund(whale, 1_200 * USDC)
-    desk.post_price(ETH, ETH_PRICE)
-    desk.settle([desk.fill(desk.leg(whale, ETH, True, 10 * WAD, ETH_PRICE),
-                           desk.leg(maker, ETH, False, 10 * WAD, ETH_PRICE, flags=IOC),
-                           10 * WAD, ETH_PRICE)])
-    desk.post_price(ETH, MARK)
-    liq = engine_leg(desk, whale.address, False, 10 * WAD, 1_900 * WAD, LIQ | IOC | RO)
-    bid = desk.leg(maker, ETH, True, 10 * WAD, 1_900 * WAD)
-    desk.settle([desk.fill(bid, liq, 10 * WAD, 1_900 * WAD, 0, 95 * WAD)])
-    assert desk.exchange.insurance() == 95 * WAD
 
 
 def test_insurance__constant__is_the_dead_address(desk):

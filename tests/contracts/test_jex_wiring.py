@@ -5,10 +5,14 @@ drawn from the InsuranceFund. Exact numbers, exact revert messages."""
 import boa
 import pytest
 
+from engine.core.accounts import INSURANCE
 from engine.core.rules import fee_cap, trade_cash
 from tests.contracts.conftest import (
     ESCAPE_DELAY, ETH, ETH_PRICE, FUNDING_ROLE, GOVERNANCE_ROLE, GUARDIAN_ROLE,
     PRICE_SIGNER_ROLE, SETTLER_ROLE, USDC, WAD, ZERO, Desk,
+)
+from tests.contracts.engine_orders import (
+    BACKSTOP, IOC, LIQ, RO, engine_leg, fund_insurance,
 )
 from tests.contracts.jex_fixtures import JEX, REFERENCE_PRICE, SUPPLY, contract
 
@@ -151,3 +155,35 @@ def test_cover_bad_debt__solvent_account__reverts(jex_desk, maker):
     desk.fund(maker, 10 * USDC)
     with boa.reverts("exchange: no bad debt"):
         desk.exchange.cover_bad_debt(maker.address)
+
+
+def test_sweep_fees__insurance_holds_a_takeover__only_equity_above_its_margin(
+        jex_desk, maker, trader, stranger, traders):
+    """Insurance 95 (a liquidation fee), then it takes over a short of 1 ETH at its
+    bankruptcy price 2120 (mark 2080): cash 2,215, equity 135, initial margin 104.
+    The sweep sends the 31 above the margin to the InsuranceFund and leaves exactly
+    the margin behind."""
+    desk = jex_desk
+    desk.fund(maker, 100_000 * USDC)
+    fund_insurance(desk, maker, traders[5])
+    desk.post_price(ETH, ETH_PRICE)
+    desk.fund(trader, 120 * USDC)
+    desk.settle([desk.fill(desk.leg(maker, ETH, True, WAD, ETH_PRICE),
+                           desk.leg(trader, ETH, False, WAD, ETH_PRICE, flags=IOC),
+                           WAD, ETH_PRICE)])
+    desk.post_price(ETH, 2_080 * WAD)  # trader: equity 40 < maintenance 62.4
+    bp = 2_120 * WAD
+    liq = engine_leg(desk, trader.address, True, WAD, bp, LIQ | IOC | RO)
+    take = engine_leg(desk, INSURANCE, False, WAD, bp, BACKSTOP | IOC)
+    desk.settle([desk.fill(take, liq, WAD, bp)])
+    assert desk.exchange.insurance() == 2_215 * WAD
+    assert desk.exchange.equity(INSURANCE) == 135 * WAD
+    assert desk.exchange.initial_margin(INSURANCE) == 104 * WAD
+    with boa.env.prank(stranger.address):
+        desk.exchange.sweep_fees()
+    assert desk.ifund.total_exchange_surplus() == 31 * USDC
+    assert desk.exchange.insurance() == 2_184 * WAD
+    assert desk.exchange.equity(INSURANCE) == desk.exchange.initial_margin(INSURANCE)
+    with boa.env.prank(stranger.address), boa.reverts("exchange: nothing to sweep"):
+        desk.exchange.sweep_fees()
+    desk.check_conservation()

@@ -164,7 +164,7 @@ def make_machine(desk, traders, lp):
         # ------------------------------------------------------------ invariants
         @invariant()
         def tokens_cover_every_balance_exactly(self):
-            assert desk.usdc.balanceOf(desk.exchange.address) * SCALE == desk.exchange.accounted()
+            assert desk.usdc.balanceOf(desk.exchange.address) * SCALE == desk.accounted()
             total = sum(desk.exchange.cash(a) for a in [*(t.address for t in [*traders, lp]),
                                                         INSURANCE])
             assert desk.exchange.cash(INSURANCE) == desk.exchange.insurance()
