@@ -122,7 +122,8 @@ class ExchangeNode:
         self.watcher = ChainWatcher(deployment.exchange,
                                     WatcherStore(self.data_dir / "watcher.sqlite"),
                                     deployment.usdc.functions.decimals().call(),
-                                    encode=self.codec.encode, confirmations=confirmations)
+                                    encode=self.codec.encode, confirmations=confirmations,
+                                    insurance_fund=deployment.insurance_fund)
         self._check_chain_logs(self.watcher.resubmit(
             self.watcher.recover(self.journal, self.codec.decode), self._journal_chain))
         self._pump()

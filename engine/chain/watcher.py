@@ -1,14 +1,17 @@
-"""The chain watcher: a trader's own Exchange transactions reach the engine.
+"""The chain watcher: transactions anyone sends to the Exchange reach the engine.
 
 Traders deposit, withdraw and cancel on the Exchange directly (a wallet, `perpx
-deposit`, `perpx withdraw`, `perpx cancel --on-chain`). The watcher reads the
-Exchange's `Deposit`, `Withdraw` and `OrderCancelled` logs from the block after
-the last one it processed and turns each into the engine command that mirrors
-it:
+deposit`, `perpx withdraw`, `perpx cancel --on-chain`); anyone may sweep the
+fees and insurance surplus to the JEX contracts or have the InsuranceFund cover
+an account's bad debt. The watcher reads those logs from the block after the
+last one it processed and turns each into the engine command that mirrors it:
 
     Deposit(account, amount, cash)        -> Deposit(account, amount x SCALE, ts_ms)
     Withdraw(account, amount, cash)       -> Withdraw(account, amount x SCALE, ts_ms, on_chain=True)
     OrderCancelled(trader, order_hash, _) -> CancelOrder(trader, order_hash, ts_ms)
+    FeesSwept(batch_id, fees, insurance)  -> SweepFees(fees x SCALE, insurance x SCALE, ts_ms)
+    InsuranceFund.BadDebtCovered(account, batch_id, requested, covered, balance)
+                                          -> CoverBadDebt(account, covered x SCALE, ts_ms)
 
 (SCALE = 10**(18 - token decimals): 10**12 for the 6-decimal MockUSDC, so the
 engine's amounts are WAD quote.)
@@ -38,7 +41,7 @@ from typing import Any
 
 from web3 import Web3
 
-from engine.core.commands import CancelOrder, Deposit, Withdraw
+from engine.core.commands import CancelOrder, CoverBadDebt, Deposit, SweepFees, Withdraw
 
 LogKey = tuple[int, str, int]  # (block number, 0x tx hash, log index)
 
@@ -56,8 +59,8 @@ class ChainLog:
     """One watched Exchange log and the engine command that mirrors it."""
 
     key: LogKey
-    kind: str  # "Deposit" | "Withdraw" | "OrderCancelled"
-    command: Deposit | Withdraw | CancelOrder
+    kind: str  # the event's name
+    command: Deposit | Withdraw | CancelOrder | SweepFees | CoverBadDebt
 
 
 def _hex(value: str | bytes) -> str:
@@ -117,17 +120,19 @@ class WatcherStore:
 
 
 class ChainWatcher:
-    """Polls the Exchange's trader logs and submits their engine commands exactly once.
+    """Polls the Exchange's (and the InsuranceFund's) logs that change balances the
+    engine keeps and submits their engine commands exactly once.
 
     `submit_many(cmds) -> [(seq, events)]` is the node's journaled submission;
     `encode(cmd) -> bytes` the journal codec's encoding (to find commands again
     in the journal after a crash)."""
 
-    EVENTS = ("Deposit", "Withdraw", "OrderCancelled")
+    EVENTS = ("Deposit", "Withdraw", "OrderCancelled", "FeesSwept")
+    FUND_EVENTS = ("BadDebtCovered",)
 
     def __init__(self, exchange: Any, store: WatcherStore, token_decimals: int, *,
                  encode: Callable[[object], bytes], confirmations: int = 0,
-                 start_block: int = 0) -> None:
+                 start_block: int = 0, insurance_fund: Any = None) -> None:
         self.exchange = exchange
         self.w3: Web3 = exchange.w3
         self.store = store
@@ -135,10 +140,12 @@ class ChainWatcher:
         self.encode = encode
         self.confirmations = confirmations
         self.start_block = start_block
-        self._topics = {_hex(self._event(name).topic): name for name in self.EVENTS}
-
-    def _event(self, name: str) -> Any:
-        return getattr(self.exchange.events, name)()
+        # (contract address, topic) -> (contract, event name)
+        self._watched: dict[tuple[str, str], tuple[Any, str]] = {}
+        for contract, names in ((exchange, self.EVENTS), (insurance_fund, self.FUND_EVENTS)):
+            for name in names if contract is not None else ():
+                topic = _hex(getattr(contract.events, name)().topic)
+                self._watched[(contract.address.lower(), topic)] = (contract, name)
 
     # ----------------------------------------------------------------- reading
 
@@ -150,28 +157,37 @@ class ChainWatcher:
         first = self.start_block if cursor is None else cursor + 1
         if head < first:
             return [], None
-        raw = self.w3.eth.get_logs({"address": self.exchange.address, "fromBlock": first,
-                                    "toBlock": head, "topics": [list(self._topics)]})
+        addresses = sorted({a for a, _ in self._watched})
+        topics = sorted({t for _, t in self._watched})
+        raw = self.w3.eth.get_logs({"address": [Web3.to_checksum_address(a) for a in addresses],
+                                    "fromBlock": first, "toBlock": head, "topics": [topics]})
         out = []
         for entry in sorted(raw, key=lambda e: (e["blockNumber"], e["logIndex"])):
-            name = self._topics.get(_hex(entry["topics"][0]))
-            if name is not None:  # a node that ignores OR-topics returns everything
-                out.append(self._decode(name, entry, ts_ms))
+            watched = self._watched.get((entry["address"].lower(), _hex(entry["topics"][0])))
+            if watched is not None:  # a node that ignores OR-topics returns everything
+                out.append(self._decode(*watched, entry, ts_ms))
         return out, head
 
-    def _decode(self, name: str, entry: Any, ts_ms: int) -> ChainLog:
-        args = self._event(name).process_log(entry)["args"]
+    def _decode(self, contract: Any, name: str, entry: Any, ts_ms: int) -> ChainLog:
+        args = getattr(contract.events, name)().process_log(entry)["args"]
         key = (entry["blockNumber"], Web3.to_hex(entry["transactionHash"]), entry["logIndex"])
+        scale = self.scale
+        cmd: Deposit | Withdraw | CancelOrder | SweepFees | CoverBadDebt
         if name == "Deposit":
-            cmd: Deposit | Withdraw | CancelOrder = Deposit(
-                Web3.to_checksum_address(args["account"]), args["amount"] * self.scale, ts_ms)
+            cmd = Deposit(Web3.to_checksum_address(args["account"]), args["amount"] * scale,
+                          ts_ms)
         elif name == "Withdraw":
             # the Exchange already checked margin and paid it out: the engine follows
             cmd = Withdraw(Web3.to_checksum_address(args["account"]),
-                           args["amount"] * self.scale, ts_ms, on_chain=True)
-        else:
+                           args["amount"] * scale, ts_ms, on_chain=True)
+        elif name == "OrderCancelled":
             cmd = CancelOrder(Web3.to_checksum_address(args["trader"]),
                               bytes(args["order_hash"]), ts_ms)
+        elif name == "FeesSwept":
+            cmd = SweepFees(args["fees"] * scale, args["insurance"] * scale, ts_ms)
+        else:  # the InsuranceFund paid for Exchange.cover_bad_debt(account)
+            cmd = CoverBadDebt(Web3.to_checksum_address(args["account"]),
+                               args["covered"] * scale, ts_ms)
         return ChainLog(key, name, cmd)
 
     # -------------------------------------------------------------- submitting

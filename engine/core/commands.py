@@ -100,6 +100,28 @@ class Tick:
     ts_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class SweepFees:
+    """The Exchange's `sweep_fees` moved `fees` WAD quote out of the fee pool (to the
+    FeeRouter) and `insurance` WAD quote out of the insurance account's cash (to the
+    InsuranceFund): the engine follows the chain."""
+
+    fees: int
+    insurance: int
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class CoverBadDebt:
+    """The InsuranceFund paid `paid` WAD quote into the Exchange for `account`'s bad
+    debt (`Exchange.cover_bad_debt`): the account is credited up to its debt, the
+    rest goes to the insurance account, as on chain."""
+
+    account: str
+    paid: int
+    ts_ms: int
+
+
 COMMANDS: tuple[type, ...] = (
     Deposit,
     Withdraw,
@@ -109,6 +131,9 @@ COMMANDS: tuple[type, ...] = (
     SetStake,
     UpdateIndex,
     Tick,
+    SweepFees,
+    CoverBadDebt,
 )
 
-Command = Deposit | Withdraw | PlaceOrder | CancelOrder | CancelAll | SetStake | UpdateIndex | Tick
+Command = (Deposit | Withdraw | PlaceOrder | CancelOrder | CancelAll | SetStake | UpdateIndex
+           | Tick | SweepFees | CoverBadDebt)

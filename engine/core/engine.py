@@ -36,9 +36,11 @@ from engine.core.codes import RejectCode
 from engine.core.commands import (
     CancelAll,
     CancelOrder,
+    CoverBadDebt,
     Deposit,
     PlaceOrder,
     SetStake,
+    SweepFees,
     Tick,
     UpdateIndex,
     Withdraw,
@@ -124,6 +126,7 @@ class Engine(SweepsMixin, QueriesMixin):
             PlaceOrder: self._place, CancelOrder: self._cancel, CancelAll: self._cancel_all,
             Deposit: self._deposit, Withdraw: self._withdraw, SetStake: self._set_stake,
             UpdateIndex: self._update_index, Tick: self._tick,
+            SweepFees: self._sweep_fees, CoverBadDebt: self._cover_bad_debt,
         }
 
     # ------------------------------------------------------------------ apply

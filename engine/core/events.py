@@ -333,6 +333,30 @@ class AutoDeleveraged:
     backstop_order: bytes  # the counterparty's reduce-only engine order (flag 64)
 
 
+@_event
+class FeesSwept:
+    """The chain's sweep_fees: `fees` WAD quote left the fee pool, `insurance` WAD quote
+    the insurance account's cash (now `insurance_after`)."""
+
+    seq: int
+    ts_ms: int
+    fees: int
+    insurance: int
+    insurance_after: int
+
+
+@_event
+class BadDebtCovered:
+    """The InsuranceFund paid `paid` WAD quote for `account`'s bad debt: `credited` went
+    to the account (at most its debt), the rest to the insurance account."""
+
+    seq: int
+    ts_ms: int
+    account: str
+    paid: int
+    credited: int
+
+
 EVENTS: tuple[type, ...] = (
     OrderAccepted,
     OrderRejected,
@@ -354,4 +378,6 @@ EVENTS: tuple[type, ...] = (
     PositionStepReduced,
     InsuranceTakeover,
     AutoDeleveraged,
+    FeesSwept,
+    BadDebtCovered,
 )

@@ -122,3 +122,30 @@ def test_liquidation__insurance_has_margin__takes_the_position_over(desk):
     assert [(x.args.counterparty, x.args.price) for x in desk.backstopped()] == [
         (INSURANCE, takeover[0].price)]
     assert desk.node.stats()["insurance_takeovers"] == 1
+
+
+def test_sweep_fees__called_by_anyone__engine_follows_and_chain_equals_engine(desk):
+    """Trading fees and a liquidation fee accrue; a stranger sweeps them on chain; the
+    watcher journals SweepFees and the engine's pools equal the chain's again."""
+    whale, maker = desk.fund("whale", 1_200), desk.fund("maker", 100_000)
+    lp = desk.fund("lp", 100_000)
+    desk.index(2_000)
+    desk.order(maker, False, 10 * WAD, 2_000)
+    desk.order(whale, True, 10 * WAD, 2_000, flags=4)
+    desk.order(lp, True, 10 * WAD, 1_930)
+    desk.index(1_934)  # the whale is liquidated into the lp's bid: fee to insurance
+    desk.node.flush()
+    ex = desk.d.exchange.functions
+    fees, insurance = ex.fee_pool().call(), ex.insurance().call()
+    assert fees > 0 and insurance >= 96 * WAD
+    stranger = desk.chain.signer("stranger")
+    desk.chain.send(ex.sweep_fees(), stranger)
+    scale = 10**12
+    swept = desk.d.exchange.events.FeesSwept().get_logs(from_block=0)[0].args
+    assert (swept.fees, swept.insurance) == (fees // scale, insurance // scale)
+    desk.node.on_time(desk.tick())
+    engine = desk.node.sequencer.query(lambda e: (e.ledger.fee_pool, e.ledger.insurance))
+    assert engine == (fees % scale, insurance % scale) == (ex.fee_pool().call(),
+                                                           ex.insurance().call())
+    assert desk.node.reconcile() == []
+    assert desk.d.insurance_fund.functions.total_exchange_surplus().call() == insurance // scale
