@@ -14,12 +14,23 @@ Layout, chosen for speed (measured by tests/bench/test_bench_book.py):
   a memmove of a huge list;
 - a level is a 3-item list [head, tail, total WAD base] over an intrusive doubly linked
   list of `Resting` orders in arrival order, so a cancel anywhere in the queue is O(1);
-- a dict by order id, and a dict by trader of dicts by order id (insertion ordered, so
-  `orders_of` answers in arrival order without sorting).
+- a dict by order id, in arrival order (insertion ordered, and orders only leave it);
+- a by-trader index (a dict by trader of dicts by order id, arrival ordered) kept only
+  while someone reads it. `orders_of` and `fillable` are rare next to order flow
+  (account reads, cancel-all, liquidation, FOK), yet keeping the index costs every
+  insert, fill and cancel ~15%. So it is built on demand from the arrival-ordered dict
+  (O(resting orders)), kept up to date while in use, and dropped once max(resting
+  orders, INDEX_KEEP_MIN) inserts pass with no read: by then its upkeep has cost about
+  what a rebuild costs, so a reader pays at most ~2x the cheaper of the two, and order
+  flow with no per-trader reads pays nothing. Self-trade prevention needs no index: it
+  compares each maker met on the way with the taker.
 
 Hot paths (`insert`, `_take`) are longer than the house 40 lines on purpose: each
 helper call they avoid is a few percent of the benchmark. They also build `Resting`
 with object.__new__ and `Match` with tuple.__new__, skipping a Python-level frame.
+
+`match` answers an order that does not cross (most limit orders) with the shared pair
+of empty tuples NOTHING instead of two new lists: treat its result as read-only.
 
 The book is never crossed: `insert` refuses an order that would cross the other
 side, so the engine must `match` an incoming order first and rest only what is left.
@@ -29,7 +40,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import NamedTuple
 
@@ -48,6 +59,8 @@ new_object = object.__new__
 KEYS_LIST_MAX = 4_096
 KEYS_LIST_MIN = 1_024
 Keys = list[int] | SortedList
+# An unread by-trader index is dropped after max(resting orders, INDEX_KEEP_MIN) inserts.
+INDEX_KEEP_MIN = 4_096
 
 
 class Resting:
@@ -91,6 +104,9 @@ class Resting:
         return Resting, self._fields()
 
 
+ByTrader = dict[str, dict[bytes, Resting]]
+
+
 class Match(NamedTuple):
     """One fill of a resting (maker) order: `size` WAD base at the maker's `price`."""
 
@@ -99,6 +115,9 @@ class Match(NamedTuple):
     price: int
     size: int
     maker_remaining: int  # WAD base left of the maker after this fill (0 = removed)
+
+
+NOTHING: tuple[tuple[Match, ...], tuple[Resting, ...]] = ((), ())  # `match`: no cross
 
 
 def level_orders(level: list) -> Iterator[Resting]:
@@ -150,12 +169,14 @@ class Book:
         "_best_bid",
         "_best_ask",
         "_next_seq",
+        "_index_until",
     )
 
     def __init__(self, market: int) -> None:
         self.market = market
         self._orders: dict[bytes, Resting] = {}
-        self._by_trader: dict[str, dict[bytes, Resting]] = {}
+        self._by_trader: ByTrader | None = None  # None: not kept (nobody read it lately)
+        self._index_until = 0  # the insert seq at which an unread index is dropped
         self._bids: dict[int, list] = {}
         self._asks: dict[int, list] = {}
         self._bid_keys: Keys = []  # bid prices ascending: best bid last
@@ -203,21 +224,15 @@ class Book:
         """
         if not 0 < size < UINT256_LIMIT:
             raise ValueError(f"book: size must be in (0, 2**256), got {size}")
-        if not 0 < price < UINT256_LIMIT:
-            raise ValueError(f"book: price must be in (0, 2**256), got {price}")
         orders = self._orders
         if order_id in orders:
             raise ValueError(f"book: duplicate order id 0x{order_id.hex()}")
-        if is_buy:
-            best = self._best_ask
-            if best is not None and price >= best:
-                raise ValueError(f"book: buy at {price} would cross best ask {best}; match first")
-            levels = self._bids
-        else:
-            best = self._best_bid
-            if best is not None and price <= best:
-                raise ValueError(f"book: sell at {price} would cross best bid {best}; match first")
-            levels = self._asks
+        levels = self._bids if is_buy else self._asks
+        level = levels.get(price)
+        # A price with a level on this side is in range and cannot cross (the book is
+        # never crossed): only a new level needs the checks.
+        if level is None:
+            self._check_new_level(is_buy, price)
         seq = self._next_seq
         self._next_seq = seq + 1
         # Resting(...) field by field: object.__new__ skips the __init__ frame (hot path)
@@ -229,7 +244,6 @@ class Book:
         order.remaining = size
         order.seq = seq
         order._next = None
-        level = levels.get(price)
         if level is None:  # a new level: register its key, best last (inline: hot path)
             order._prev = None
             levels[price] = [order, order, size]
@@ -251,10 +265,15 @@ class Book:
             tail._next = level[TAIL] = order
             level[TOTAL] += size
         orders[order_id] = order
-        try:
-            self._by_trader[trader][order_id] = order
-        except KeyError:
-            self._by_trader[trader] = {order_id: order}
+        by_trader = self._by_trader
+        if by_trader is not None:
+            if seq < self._index_until:
+                try:
+                    by_trader[trader][order_id] = order
+                except KeyError:
+                    by_trader[trader] = {order_id: order}
+            else:
+                self._by_trader = None
         return order
 
     def cancel(self, order_id: bytes) -> Resting | None:
@@ -290,24 +309,28 @@ class Book:
 
     def match(
         self, trader: str, is_buy: bool, limit_price: int, size: int
-    ) -> tuple[list[Match], list[Resting]]:
+    ) -> tuple[Sequence[Match], Sequence[Resting]]:
         """Take up to `size` WAD base from the other side, best price then oldest first.
 
         A buy takes asks priced <= limit_price, a sell takes bids >= limit_price (WAD).
         Self-trade prevention: a resting order of `trader` met on the way is cancelled
         (never filled), returned in the second list, and matching goes on behind it.
-        Returns (fills in order, STP-cancelled orders in order).
+        Returns (fills in order, STP-cancelled orders in order): two new lists once the
+        order reaches the other side, the shared read-only NOTHING = ((), ()) when it does
+        not (or `size` is 0).
         """
-        if size < 0:
-            raise ValueError(f"book: match size must be >= 0, got {size}")
+        if size <= 0:
+            if size < 0:
+                raise ValueError(f"book: match size must be >= 0, got {size}")
+            return NOTHING
         if is_buy:
             best = self._best_ask
             if best is None or best > limit_price:
-                return [], []  # fast path: the order does not cross (most limit orders)
+                return NOTHING  # fast path: the order does not cross (most limit orders)
         else:
             best = self._best_bid
             if best is None or best < limit_price:
-                return [], []
+                return NOTHING
         return self._take(trader, is_buy, limit_price, size, best)
 
     # ------------------------------------------------------------------ reads
@@ -319,7 +342,7 @@ class Book:
         levels = self._asks if is_buy else self._bids
         # the trader's own remaining per price on the side it would take (excluded by STP)
         own_at: dict[int, int] = {}
-        for o in self._by_trader.get(trader, {}).values():
+        for o in self._index().get(trader, {}).values():
             if o.is_buy != is_buy:
                 own_at[o.price] = own_at.get(o.price, 0) + o.remaining
         total = 0
@@ -387,7 +410,7 @@ class Book:
 
     def orders_of(self, trader: str) -> list[Resting]:
         """The resting orders of `trader`, oldest first."""
-        own = self._by_trader.get(trader)
+        own = self._index().get(trader)
         return list(own.values()) if own else []
 
     def get(self, order_id: bytes) -> Resting | None:
@@ -456,10 +479,11 @@ class Book:
                     order.remaining = 0
                     fill(new_tuple(Match, (order_id, maker, best, rem, 0)))
                 del orders[order_id]
-                own = by_trader[maker]
-                del own[order_id]
-                if not own:
-                    del by_trader[maker]
+                if by_trader is not None:
+                    own = by_trader[maker]
+                    del own[order_id]
+                    if not own:
+                        del by_trader[maker]
                 order = order._next
                 if not left:
                     break
@@ -483,10 +507,12 @@ class Book:
     def _unlink(self, order: Resting) -> None:
         """Unlink `order` (already out of _orders) from its level and its trader's index;
         drop the level if it empties."""
-        own = self._by_trader[order.trader]
-        del own[order.order_id]
-        if not own:
-            del self._by_trader[order.trader]
+        by_trader = self._by_trader
+        if by_trader is not None:
+            own = by_trader[order.trader]
+            del own[order.order_id]
+            if not own:
+                del by_trader[order.trader]
         prev, nxt = order._prev, order._next
         if prev is None and nxt is None:  # the only order of its level
             self._drop_level(order.is_buy, order.price)
@@ -501,6 +527,33 @@ class Book:
         else:
             nxt._prev = prev
         level[TOTAL] -= order.remaining
+
+    def _index(self) -> ByTrader:
+        """The by-trader index, built from the arrival-ordered orders if it is not kept;
+        a read keeps it for max(resting orders, INDEX_KEEP_MIN) more inserts."""
+        by_trader = self._by_trader
+        if by_trader is None:
+            by_trader = self._by_trader = {}
+            for o in self._orders.values():
+                try:
+                    by_trader[o.trader][o.order_id] = o
+                except KeyError:
+                    by_trader[o.trader] = {o.order_id: o}
+        self._index_until = self._next_seq + max(len(self._orders), INDEX_KEEP_MIN)
+        return by_trader
+
+    def _check_new_level(self, is_buy: bool, price: int) -> None:
+        """Raise ValueError unless a new level at `price` (WAD) is in range and uncrossed."""
+        if not 0 < price < UINT256_LIMIT:
+            raise ValueError(f"book: price must be in (0, 2**256), got {price}")
+        if is_buy:
+            best = self._best_ask
+            if best is not None and price >= best:
+                raise ValueError(f"book: buy at {price} would cross best ask {best}; match first")
+        else:
+            best = self._best_bid
+            if best is not None and price <= best:
+                raise ValueError(f"book: sell at {price} would cross best bid {best}; match first")
 
     def _add_key(self, is_buy: bool, key: int) -> None:
         """Add a new level's key (bid price, or negated ask price, WAD) off the fast path."""

@@ -20,7 +20,10 @@ The peers have no self-trade prevention, so their final books differ a little fr
 ours; each peer line says whether its top-5 depth equals ours, and equals ours run
 with one trader per order (no self-trades possible), which checks the driving.
 The timed loops run with the garbage collector frozen and disabled (gc.freeze() +
-gc.disable()); book_ops_per_s_gc_on repeats ours with it enabled. Every engine runs
+gc.disable()); book_ops_per_s_gc_on repeats ours with it enabled. The stream never
+reads `orders_of` / `fillable`, so our book keeps no by-trader index (it is built on
+the first read and kept while read); book_ops_per_s_index_kept repeats ours with the
+index kept current all along, the cost when per-trader reads are frequent. Every engine runs
 ROUNDS times, interleaved, and reports its best round: `value` by wall clock and
 `cpu_value` by process CPU time (every engine is single-threaded and in-process, so
 CPU time is the same measure with less of the noise of a shared machine). Numbers
@@ -42,6 +45,7 @@ from typing import Any
 
 import pytest
 
+from engine.core import book as book_module
 from engine.core.book import Book
 
 WAD = 10**18
@@ -113,10 +117,12 @@ def timed(run: Callable[[], Any], quiet_gc: bool = True) -> tuple[Seconds, Any]:
 
 
 def run_ours(
-    commands: list[Command], quiet_gc: bool = True, stp: bool = True
+    commands: list[Command], quiet_gc: bool = True, stp: bool = True, index_kept: bool = False
 ) -> tuple[Seconds, dict[int, Book]]:
     """Our book on the stream. stp=False gives every order its own trader, so self-trade
-    prevention never fires and the result must equal the peers' (a check of the driving)."""
+    prevention never fires and the result must equal the peers' (a check of the driving).
+    index_kept=True keeps the by-trader index up to date all along, as if someone read
+    `orders_of` often (the stream itself never reads it)."""
     traders = [f"0x{i:040x}" for i in range(1, N_ACCOUNTS + 1)]
     # What the engine hands the book: WAD ints and 32-byte ids, built before the clock.
     args = [
@@ -124,6 +130,9 @@ def run_ours(
         for k, m, a, b, p, q, n in commands
     ]
     books = {m: Book(m) for m in MARKETS}
+    if index_kept:
+        for book in books.values():
+            book.orders_of(traders[0])  # builds the index, kept for INDEX_KEEP_MIN inserts
 
     def run() -> dict[int, Book]:
         for kind, market, trader, is_buy, price, size, order_id in args:
@@ -270,6 +279,17 @@ def test_bench_book__one_million_commands__prints_ops_per_second() -> None:
     (gc_wall, gc_cpu), _ = run_ours(commands, quiet_gc=False)
     emit(name="book_ops_per_s_gc_on", value=round(n / gc_wall), cpu_value=round(n / gc_cpu),
          unit="ops/s", gc="enabled")
+    keep = book_module.INDEX_KEEP_MIN
+    book_module.INDEX_KEEP_MIN = 2 * n  # never dropped within the run
+    try:
+        (kept_wall, kept_cpu), books = run_ours(commands, index_kept=True)
+        assert all(b._by_trader is not None for b in books.values())  # noqa: SLF001
+        del books
+    finally:
+        book_module.INDEX_KEEP_MIN = keep
+    emit(name="book_ops_per_s_index_kept", value=round(n / kept_wall),
+         cpu_value=round(n / kept_cpu), unit="ops/s", gc="frozen+disabled",
+         note="by-trader index kept current all along (as under frequent orders_of reads)")
     _, books_without_stp = run_ours(commands, stp=False)
     depth_without_stp = depth_of_ours(books_without_stp)
     del books_without_stp

@@ -12,7 +12,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from sortedcontainers import SortedList
 
-from engine.core.book import Book, Match, Resting
+from engine.core import book as book_module
+from engine.core.book import NOTHING, Book, Match, Resting
 
 WAD = 10**18
 MAKER = "0x1111111111111111111111111111111111111111"
@@ -81,6 +82,27 @@ def test_insert__sell_at_best_bid__raises_would_cross() -> None:
     book.insert(oid(1), MAKER, True, 100 * WAD, WAD)
     with pytest.raises(ValueError, match=f"book: sell at {99 * WAD} would cross best bid"):
         book.insert(oid(2), TAKER, False, 99 * WAD, WAD)
+
+
+def test_insert__onto_an_existing_level__still_refuses_bad_size_and_duplicate() -> None:
+    """A price that already has a level on the order's side skips the price and cross
+    checks (it cannot be out of range or crossed); size and id are still checked."""
+    book = book_with_asks((1, MAKER, 101, 1))
+    book.insert(oid(2), MAKER, True, 99 * WAD, WAD)
+    digest = book.state_digest()
+    for size in (0, -1, 2**256):
+        with pytest.raises(ValueError, match=r"book: size must be in \(0, 2\*\*256\), got "):
+            book.insert(oid(3), TRADER, True, 99 * WAD, size)
+    with pytest.raises(ValueError, match="book: duplicate order id 0x0{63}2"):
+        book.insert(oid(2), TRADER, True, 99 * WAD, WAD)
+    with pytest.raises(ValueError, match=f"book: sell at {99 * WAD} would cross best bid"):
+        book.insert(oid(3), TRADER, False, 99 * WAD, WAD)  # a bid level, not an ask level
+    with pytest.raises(ValueError, match=rf"book: price must be in \(0, 2\*\*256\), got {2**256}$"):
+        book.insert(oid(3), TRADER, False, 2**256, WAD)
+    assert book.state_digest() == digest
+    book.insert(oid(3), TRADER, True, 99 * WAD, 2 * WAD)
+    assert book.depth(1) == ([(99 * WAD, 3 * WAD)], [(101 * WAD, WAD)])
+    assert book.get(oid(3)).seq == 3
 
 
 # ---------------------------------------------------------------- cancel
@@ -276,9 +298,15 @@ def test_match__fill__is_an_immutable_named_tuple() -> None:
 
 
 def test_match__empty_book_or_zero_size__returns_nothing() -> None:
-    assert Book(1).match(TAKER, True, 100 * WAD, WAD) == ([], [])
+    assert Book(1).match(TAKER, True, 100 * WAD, WAD) is NOTHING
+    assert NOTHING == ((), ())
     book = book_with_asks((1, MAKER, 100, 1))
-    assert book.match(TAKER, True, 100 * WAD, 0) == ([], [])
+    assert book.match(TAKER, True, 100 * WAD, 0) is NOTHING
+    assert book.match(TAKER, True, 99 * WAD, WAD) is NOTHING  # does not reach 100
+    own = book.get(oid(1))
+    fills, stp = book.match(MAKER, True, 100 * WAD, WAD)  # crosses: new lists, STP only
+    assert fills == [] and stp == [own] and fills is not NOTHING[0]
+    assert book.match(TAKER, True, 100 * WAD, WAD) is NOTHING  # the side is empty now
     with pytest.raises(ValueError, match="book: match size must be >= 0, got -1"):
         book.match(TAKER, True, 100 * WAD, -1)
 
@@ -445,6 +473,59 @@ def test_orders_of__mixed_sides__arrival_order() -> None:
     book.insert(oid(4), TRADER, True, 95 * WAD, WAD)
     assert [o.order_id for o in book.orders_of(TRADER)] == [oid(1), oid(3), oid(4)]
     assert book.orders_of(TAKER) == []
+
+
+def test_orders_of__fills_and_cancels_before_any_read__arrival_order_of_what_rests() -> None:
+    book = book_with_asks((1, TRADER, 100, 1), (2, MAKER, 100, 1), (3, TRADER, 101, 2),
+                          (4, TRADER, 102, 3), (5, MAKER, 102, 1))
+    book.insert(oid(6), TRADER, True, 98 * WAD, WAD)
+    assert book._by_trader is None  # nobody has read it: no per-trader index is kept
+    book.cancel(oid(4))
+    fills, stp = book.match(TAKER, True, 101 * WAD, 3 * WAD)  # takes 1, 2 and 1 of 3
+    assert [(f.maker_id, f.size) for f in fills] == [(oid(1), WAD), (oid(2), WAD), (oid(3), WAD)]
+    book.insert(oid(7), TRADER, False, 103 * WAD, WAD)
+    assert [(o.order_id, o.remaining) for o in book.orders_of(TRADER)] == [
+        (oid(3), WAD), (oid(6), WAD), (oid(7), WAD)]
+    assert [o.order_id for o in book.orders_of(MAKER)] == [oid(5)]
+    assert book.fillable(TRADER, True, 103 * WAD, 9 * WAD) == WAD  # only oid(5) is not its own
+
+
+def test_orders_of__index_kept_while_read__follows_fills_cancels_and_reduces() -> None:
+    book = book_with_asks((1, TRADER, 100, 2), (2, MAKER, 100, 1), (3, TRADER, 101, 2))
+    assert [o.order_id for o in book.orders_of(TRADER)] == [oid(1), oid(3)]
+    fills, stp = book.match(MAKER, True, 100 * WAD, 3 * WAD)  # fills oid(1), STP-cancels oid(2)
+    assert [(f.maker_id, f.size, f.maker_remaining) for f in fills] == [(oid(1), 2 * WAD, 0)]
+    assert stp == [Resting(oid(2), MAKER, False, 100 * WAD, WAD, 2)]
+    assert book.orders_of(MAKER) == []
+    book.insert(oid(4), TRADER, True, 99 * WAD, 5 * WAD)
+    book.reduce(oid(3), WAD)
+    assert [(o.order_id, o.remaining) for o in book.orders_of(TRADER)] == [
+        (oid(3), WAD), (oid(4), 5 * WAD)]
+    book.reduce(oid(3), 0)
+    book.cancel(oid(4))
+    assert book.orders_of(TRADER) == [] and book._by_trader == {}
+
+
+def test_orders_of__no_read_for_the_keep_window__index_dropped_then_rebuilt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(book_module, "INDEX_KEEP_MIN", 3)
+    book = Book(1)
+    book.insert(oid(1), TRADER, True, 90 * WAD, WAD)
+    assert [o.order_id for o in book.orders_of(TRADER)] == [oid(1)]  # kept for 3 inserts
+    for n in (2, 3, 4):
+        book.insert(oid(n), TRADER if n % 2 else MAKER, True, (90 + n) * WAD, WAD)
+        assert book._by_trader is not None
+    book.insert(oid(5), TRADER, True, 95 * WAD, WAD)  # the 4th insert with no read
+    assert book._by_trader is None
+    book.cancel(oid(3))
+    book.match(TAKER, False, 94 * WAD, WAD)  # fills oid(5), the best bid (95)
+    assert [o.order_id for o in book.orders_of(TRADER)] == [oid(1)]
+    assert [o.order_id for o in book.orders_of(MAKER)] == [oid(2), oid(4)]
+    # a read keeps it for max(resting orders, INDEX_KEEP_MIN) = 3 more inserts again
+    for n in (6, 7, 8):
+        book.insert(oid(n), TRADER, True, 80 * WAD, WAD)
+    assert [o.order_id for o in book.orders_of(TRADER)] == [oid(1), oid(6), oid(7), oid(8)]
 
 
 def test_state_digest__same_commands__same_digest_and_any_change_differs() -> None:

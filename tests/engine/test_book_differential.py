@@ -4,9 +4,10 @@
 near the mid and far from it (match, then rest the remainder, as the engine does),
 marketable orders, orders of traders who rest on the other side (self-trade
 prevention), raw inserts that may cross, duplicate ids, cancels of live and unknown
-ids, and reductions. Every answer must be equal: each Match list, each STP-cancelled
-list, each error type, the quotes, depth and impact prices along the way, and the
-final state_digest().
+ids, and reductions (once more with rare per-trader reads, so the lazily kept
+by-trader index is dropped and rebuilt all along). Every answer must be equal: each
+Match list, each STP-cancelled list, each error type, the quotes, depth and impact
+prices along the way, and the final state_digest().
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ MAX_RESTING = 300  # past this, the mix leans to removals so the naive book stay
 class Driver:
     """Generates commands from one seed and applies each to both books."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, read_rate: float = 1.0, max_resting: int = MAX_RESTING
+                 ) -> None:
         self.rng = random.Random(seed)
+        self.read_rate = read_rate  # share of the `fillable` and `orders_of` reads made
+        self.max_resting = max_resting
         self.fast = Book(7)
         self.ref = ReferenceBook(7)
         self.next_id = 1
@@ -76,17 +80,27 @@ class Driver:
         outcomes = []
         for book in (self.fast, self.ref):
             try:
-                outcomes.append(("ok", getattr(book, name)(*args)))
+                result = getattr(book, name)(*args)
+                if name == "match":  # the fast book answers "no cross" with NOTHING = ((), ())
+                    result = (list(result[0]), list(result[1]))
+                outcomes.append(("ok", result))
             except (ValueError, KeyError) as exc:
                 outcomes.append(("error", type(exc)))
         assert outcomes[0] == outcomes[1], (name, args)
         self.counts[name] = self.counts.get(name, 0) + 1
         return outcomes[0][1] if outcomes[0][0] == "ok" else None
 
+    def reads(self) -> bool:
+        """Whether to make the next per-trader read (always, at the default read_rate)."""
+        return self.read_rate == 1.0 or self.rng.random() < self.read_rate
+
     def place(self, trader: str, is_buy: bool, price: int, size: int, rest: bool) -> None:
-        filled = self.both("fillable", trader, is_buy, price, size)
+        filled = None
+        if self.reads():
+            filled = self.both("fillable", trader, is_buy, price, size)
         fills, cancelled = self.both("match", trader, is_buy, price, size)
-        assert sum(f.size for f in fills) == filled
+        assert filled is None or sum(f.size for f in fills) == filled
+        filled = sum(f.size for f in fills)
         for order in cancelled:
             assert order.trader == trader
         left = size - filled
@@ -98,7 +112,7 @@ class Driver:
     def step(self) -> None:
         rng = self.rng
         roll = rng.random()
-        if len(self.fast) > MAX_RESTING and roll < 0.69:
+        if len(self.fast) > self.max_resting and roll < 0.69:
             roll = 0.69 + roll * 0.31 / 0.69  # move into the removal commands below
         trader = rng.choice(TRADERS)
         is_buy = rng.random() < 0.5
@@ -156,7 +170,8 @@ class Driver:
             self.both("depth", self.rng.randint(0, 12))
             self.both("would_cross", self.rng.random() < 0.5, self.price_near_mid(3))
             self.both("impact_price", self.rng.random() < 0.5, self.rng.randint(1, 2_000_000) * WAD)
-            self.both("orders_of", self.rng.choice(TRADERS))
+            if self.reads():
+                self.both("orders_of", self.rng.choice(TRADERS))
             self.both("get", self.live_id() or self.new_id())
 
 
@@ -192,6 +207,28 @@ def test_book__random_commands_with_tiny_key_lists__matches_reference_book(
             assert driver.fast.state_digest() == driver.ref.state_digest()
     assert driver.fast.state_digest() == driver.ref.state_digest()
     assert max(driver.fast.level_count()) > 6  # at least one side is a SortedList now
+
+
+def test_book__rare_per_trader_reads__matches_reference_book_as_the_index_comes_and_goes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Few reads of `fillable` / `orders_of` and a short keep window: the by-trader index
+    is dropped and rebuilt many times, and every answer still equals the reference's."""
+    monkeypatch.setattr(book_module, "INDEX_KEEP_MIN", 16)
+    driver = Driver(66, read_rate=0.01, max_resting=40)
+    built = dropped = 0
+    kept = False
+    for i in range(COMMANDS_PER_SEED):
+        driver.step()
+        now = driver.fast._by_trader is not None
+        built += now and not kept
+        dropped += kept and not now
+        kept = now
+        if i % 5_000 == 0:
+            assert driver.fast.state_digest() == driver.ref.state_digest()
+    assert driver.fast.state_digest() == driver.ref.state_digest()
+    assert built > 50 and dropped > 50
+    assert driver.counts["fillable"] > 50 and driver.counts["orders_of"] > 10
 
 
 def test_book__random_commands__self_trades_and_both_outcomes_occur() -> None:
