@@ -2,23 +2,41 @@
 
 A margin unit is either the cross part of an account (tag CROSS) or one
 isolated position (tag = its market). A unit is liquidatable when its equity
-is below its maintenance margin. `find_liquidatable` keeps an index on the
-ledger so a sweep after a mark move does not recompute every account: a unit
-with one position has `equity - MM = C + floor(s*m/W) - ceil(ceil(|s|*m/W)*mmf/W)`
-with C independent of the mark m, so it is liquidatable for marks beyond a
-threshold; each such unit sits in a per-market sorted list keyed by two
-integer bounds (surely liquidatable beyond one, surely safe before the
-other, a few wei apart), and a sweep bisects. Only units inside the band and
-cross accounts holding several positions are checked exactly. Accounts whose
-cash or positions change are marked dirty by the ledger and re-keyed lazily.
+is below its maintenance margin.
+
+`find_liquidatable_units` keeps a `LiquidationIndex` on the ledger so a sweep
+after a mark move does not recompute every account. A unit whose equity
+depends on one mark m has
+
+    equity - MM = C + floor(s*m/W) - ceil(ceil(|s|*m/W)*mmf/W)
+
+with C independent of m, so it is liquidatable exactly for marks beyond a
+threshold. Two integer bounds bracket it: beyond `sure` the unit is surely
+liquidatable, before `safe` surely not; they are a few wei apart (at most
+`NARROW`; dust positions, whose bounds are further apart, sit in a small
+"wide" set checked exactly). Units sit in per-market sorted lists keyed
+(safe, sure, unit), so a sweep bisects twice: everything past `mark +- NARROW`
+is taken whole at C speed, the few units inside the band are checked exactly.
+
+Single-position units (a cross part with one position, or an isolated
+position) are keyed once, when the ledger marks their account dirty. A cross
+account holding several positions has, for a sweep of market X, the same
+form with C = its constant plus the exact terms of its other positions at
+their current marks: each market keeps such a "multi book" keyed the same
+way once it serves a second sweep at the same other marks; a move of another
+market's mark rebuilds it, checked account by account until then (see
+`_MultiBook`).
+
+`liquidation_records` prices the liquidation orders from the same constants.
 
 All amounts WAD; the insurance fund's own account is never liquidated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 
 from sortedcontainers import SortedList
@@ -28,67 +46,216 @@ from engine.core.accounts import INSURANCE, Ledger, LedgerError
 from engine.core.wad import WAD, floor_div
 
 CROSS = -1  # unit tag of an account's cross part
+NARROW = 2**32  # widest sure-safe gap (WAD price) kept in the sorted lists
 _W2 = WAD * WAD
+_unit_of = itemgetter(2)
+_account_of = itemgetter(0)
+
+Unit = tuple[str, int]
+Key = tuple[int, int, Unit]  # (safe, sure, unit), WAD price bounds
+
+
+def unit_key(size: int, mmf: int, const: int, unit: Unit) -> tuple[bool, Key]:
+    """(is_long, (safe, sure, unit)) for a unit with `equity - MM = const +
+    floor(size*m/W) - ceil(ceil(|size|*m/W)*mmf/W)` at mark m (all WAD).
+
+    Long: surely liquidatable when m < sure, never when m >= safe (sure <= safe).
+    Short: surely liquidatable when m > sure, never when m <= safe (safe <= sure).
+    The terms differ from (size*m*(W -+ mmf))/W^2 by less than 3 wei of quote."""
+    if size > 0:
+        den = size * (WAD - mmf)
+        return True, (-(((const - 3) * _W2) // den), -((const * _W2) // den), unit)
+    den = -size * (WAD + mmf)
+    return False, (floor_div((const - 3) * _W2, den), floor_div(const * _W2, den), unit)
+
+
+def _is_wide(is_long: bool, key: Key) -> bool:
+    return (key[0] - key[1] if is_long else key[1] - key[0]) > NARROW
+
+
+def _below(const: int, size: int, mmf: int, mark: int) -> bool:
+    """Exact: const + position_value(size, mark) < margin_requirement(size, mark, mmf)."""
+    notional = -((-abs(size) * mark) // WAD)  # ceil(|size| x mark / W)
+    return const + (size * mark) // WAD + (-notional * mmf) // WAD < 0
+
+
+class _Lists:
+    """Sorted keys of one population of units in one market: longs and shorts with
+    narrow bounds, and the few wide ones (unit -> (size, mmf, const))."""
+
+    __slots__ = ("longs", "shorts", "wide")
+
+    def __init__(self, longs: Iterable[Key] = (), shorts: Iterable[Key] = ()) -> None:
+        self.longs = SortedList(longs)
+        self.shorts = SortedList(shorts)
+        self.wide: dict[Unit, tuple[int, int, int]] = {}
+
+    def add(self, is_long: bool, key: Key, terms: tuple[int, int, int]) -> bool:
+        """Insert; False if it went to the wide set."""
+        if _is_wide(is_long, key):
+            self.wide[key[2]] = terms
+            return False
+        (self.longs if is_long else self.shorts).add(key)
+        return True
+
+    def remove(self, is_long: bool, key: Key | None, unit: Unit) -> None:
+        if key is None:
+            del self.wide[unit]
+        else:
+            (self.longs if is_long else self.shorts).remove(key)
+
+    def sweep(self, mark: int, sure: list[Unit], band: list[tuple[Key, bool]],
+              wide: list[tuple[Unit, tuple[int, int, int]]]) -> None:
+        """Append the units surely liquidatable at `mark` to `sure`, the ones within
+        NARROW of their bounds to `band` (with is_long), the wide ones to `wide`."""
+        longs = self.longs
+        if longs:
+            lo = longs.bisect_left((mark + 1,))  # safe > mark: maybe
+            hi = longs.bisect_left((mark + NARROW + 1,))  # sure >= safe - NARROW > mark
+            if hi < len(longs):
+                sure.extend(map(_unit_of, longs.islice(hi)))
+            band.extend((key, True) for key in longs.islice(lo, hi))
+        shorts = self.shorts
+        if shorts:
+            hi = shorts.bisect_left((mark,))  # safe < mark: maybe
+            lo = shorts.bisect_left((mark - NARROW,))  # sure <= safe + NARROW < mark
+            if lo:
+                sure.extend(map(_unit_of, shorts.islice(0, lo)))
+            band.extend((key, False) for key in shorts.islice(lo, hi))
+        if self.wide:
+            wide.extend(self.wide.items())
+
+
+class _MultiBook:
+    """The multi-position cross accounts of one market, their constant C taken at
+    `others` (the other markets' marks): `table` holds (C, size, mmf) per account.
+
+    Linear after a rebuild: checked account by account, which costs less than keying
+    and sorting when the next move of another mark throws the book away again (marks
+    of several markets alternating). Keyed (`lists` set, `placed` = account ->
+    (is_long, key or None if wide)) from its second sweep at unchanged `others`, so
+    that further sweeps of its own market bisect."""
+
+    __slots__ = ("others", "table", "lists", "placed", "uses")
+
+    def __init__(self, others: tuple[int, ...], table: dict[str, tuple[int, int, int]]) -> None:
+        self.others = others
+        self.table = table
+        self.lists: _Lists | None = None
+        self.placed: dict[str, tuple[bool, Key | None]] = {}
+        self.uses = 0
+
+    def key_all(self) -> None:
+        """Key every account into sorted lists (one sort)."""
+        longs: list[Key] = []
+        shorts: list[Key] = []
+        wide: dict[Unit, tuple[int, int, int]] = {}
+        placed = self.placed = {}
+        for account, (const, size, mmf) in self.table.items():
+            unit = (account, CROSS)
+            is_long, key = unit_key(size, mmf, const, unit)
+            if _is_wide(is_long, key):
+                wide[unit] = (size, mmf, const)
+                placed[account] = (is_long, None)
+            else:
+                (longs if is_long else shorts).append(key)
+                placed[account] = (is_long, key)
+        self.lists = _Lists(longs, shorts)
+        self.lists.wide = wide
+
+    def put(self, account: str, terms: tuple[int, int, int]) -> None:
+        self.table[account] = terms
+        if self.lists is not None:
+            const, size, mmf = terms
+            is_long, key = unit_key(size, mmf, const, (account, CROSS))
+            placed = self.lists.add(is_long, key, (size, mmf, const))
+            self.placed[account] = (is_long, key if placed else None)
+
+    def drop(self, account: str) -> None:
+        if self.table.pop(account, None) is not None and self.lists is not None:
+            is_long, key = self.placed.pop(account)
+            self.lists.remove(is_long, key, (account, CROSS))
+
+    def sweep(self, mark: int, out: list[Unit], exact: Callable[[Unit], bool]) -> None:
+        """Append every account liquidatable at `mark` (WAD) as (account, CROSS), exactly."""
+        self.uses += 1
+        if self.lists is None and self.uses > 1:
+            self.key_all()  # served a second sweep at the same other marks: worth keying
+        if self.lists is not None:
+            _sweep(self.lists, mark, out, exact)
+            return
+        for account, (const, size, mmf) in self.table.items():
+            notional = -((-abs(size) * mark) // WAD)  # ceil(|size| x mark / W)
+            if const + (size * mark) // WAD + (-notional * mmf) // WAD < 0:
+                out.append((account, CROSS))
 
 
 class LiquidationIndex:
-    """Per-market sorted thresholds of single-position units; see module docstring."""
+    """Per-market sorted bounds of every margin unit; see the module docstring."""
 
     def __init__(self, ledger: Ledger) -> None:
-        self.longs: dict[int, SortedList] = {m: SortedList() for m in ledger.markets}
-        self.shorts: dict[int, SortedList] = {m: SortedList() for m in ledger.markets}
-        self.multi: dict[int, set[str]] = {m: set() for m in ledger.markets}
-        self.entries: dict[str, list[tuple[int, bool, tuple[int, int, tuple[str, int]]]]] = {}
-        # single-position unit -> (market, size, C): the unit's equity at mark m is
-        # C + floor(size x m / WAD) exactly (cross equity, or the isolated position's)
-        self.unit_terms: dict[tuple[str, int], tuple[int, int, int]] = {}
-        self.multi_of: dict[str, tuple[int, ...]] = {}
-        # cross accounts with several positions: (C, ((market, size, mmf), ...)) so that
-        # cross equity - cross MM = C + sum(value at mark - maintenance), checked exactly
+        self.market_ids = tuple(sorted(ledger.markets))
+        self.mmf = {m: spec.mmf for m, spec in ledger.markets.items()}
+        # market -> (cross units, isolated units) of single-position units
+        self.singles: dict[int, tuple[_Lists, _Lists]] = {
+            m: (_Lists(), _Lists()) for m in self.market_ids}
+        # account -> its single-position units: (market, is_cross, is_long, key or None)
+        self.entries: dict[str, list[tuple[int, bool, bool, Key | None, Unit]]] = {}
+        # single-position unit -> (market, size, q, r) with C x W = q x size + r, where
+        # C is the unit's constant: its equity at mark m is C + floor(size x m / W)
+        self.unit_terms: dict[Unit, tuple[int, int, int, int]] = {}
+        # cross accounts with several positions: (C, ((market, size, mmf), ...) by market)
+        # so that cross equity - cross MM = C + sum(value at mark - maintenance)
+        self.multi: dict[int, set[str]] = {m: set() for m in self.market_ids}
         self.multi_data: dict[str, tuple[int, tuple[tuple[int, int, int], ...]]] = {}
-        # market -> (the other markets' marks, {account: (C + their terms, size, mmf)}):
-        # a sweep of one market then computes one term per multi-position account
-        self.partials: dict[int, tuple[tuple, dict[str, tuple[int, int, int]]]] = {}
+        self.books: dict[int, _MultiBook] = {}
         ledger.dirty.update(a for a, acct in ledger.accounts.items() if acct.positions)
 
+    # ---- sweeping ------------------------------------------------------------------
     def multi_is_liquidatable(self, account: str, marks: dict[int, int]) -> bool:
         """Exact check of a cross account with several positions, from its cached terms."""
         total, terms = self.multi_data[account]
         for market, size, mmf in terms:
             mark = marks.get(market, 0)
-            total += (size * mark) // WAD  # rules.position_value
             notional = -((-abs(size) * mark) // WAD)  # rules.margin_requirement, step 1
-            total += (-notional * mmf) // WAD  # minus step 2, rounded up
+            total += (size * mark) // WAD + (-notional * mmf) // WAD
         return total < 0
 
-    def multi_partials(self, market: int, marks: dict[int, int]
-                       ) -> dict[str, tuple[int, int, int]]:
-        """For every multi-position cross account holding `market`: (C plus the exact
-        terms of its other markets at their current marks, size here, mmf here), so
-        that its cross equity - cross MM = partial + term(market). Cached until a
-        mark of another market changes; accounts re-keyed since are filled in."""
-        others = tuple(marks.get(m, 0) for m in sorted(self.multi) if m != market)
-        cached = self.partials.get(market)
-        if cached is None or cached[0] != others:
-            cached = self.partials[market] = (others, {})
-        table = cached[1]
-        if len(table) != len(self.multi[market]):
-            for account in self.multi[market]:
-                if account in table:
-                    continue
-                total, terms = self.multi_data[account]
-                here = (0, 0)
-                for m, size, mmf in terms:
-                    if m == market:
-                        here = (size, mmf)
-                        continue
-                    mark = marks.get(m, 0)
-                    total += (size * mark) // WAD  # rules.position_value
-                    notional = -((-abs(size) * mark) // WAD)  # rules.margin_requirement
-                    total += (-notional * mmf) // WAD
-                table[account] = (total, here[0], here[1])
-        return table
+    def multi_constant(self, account: str, market: int, marks: dict[int, int]
+                       ) -> tuple[int, int, int]:
+        """(C, size, mmf) of a multi-position account in `market`: C is its constant
+        plus the exact terms of its other positions at their marks, so that its cross
+        equity - cross MM = C + floor(size x m / W) - ceil(ceil(|size| x m / W) x mmf / W)."""
+        total, terms = self.multi_data[account]
+        size = mmf = 0
+        for m, s, f in terms:
+            if m == market:
+                size, mmf = s, f
+                continue
+            mark = marks.get(m, 0)
+            notional = -((-abs(s) * mark) // WAD)
+            total += (s * mark) // WAD + (-notional * f) // WAD
+        return total, size, mmf
 
+    def book(self, market: int, marks: dict[int, int]) -> _MultiBook:
+        """The market's multi book, rebuilt if another market's mark moved, with the
+        accounts re-keyed since filled in. The first one starts keyed; a rebuilt one
+        starts linear and is keyed by its second sweep (see `_MultiBook`)."""
+        others = tuple(marks.get(m, 0) for m in self.market_ids if m != market)
+        book = self.books.get(market)
+        members = self.multi[market]
+        if book is None or book.others != others:
+            keyed = book is None
+            book = self.books[market] = _MultiBook(others, {
+                account: self.multi_constant(account, market, marks) for account in members})
+            if keyed:
+                book.key_all()
+        elif len(book.table) != len(members):
+            for account in members - book.table.keys():
+                book.put(account, self.multi_constant(account, market, marks))
+        return book
+
+    # ---- keeping up with the ledger ------------------------------------------------
     def refresh(self, ledger: Ledger) -> None:
         """Re-key every account the ledger marked dirty."""
         for account in ledger.dirty:
@@ -98,67 +265,56 @@ class LiquidationIndex:
         ledger.dirty.clear()
 
     def _remove(self, account: str) -> None:
-        for market, is_long, key in self.entries.pop(account, ()):
-            (self.longs if is_long else self.shorts)[market].remove(key)
-            del self.unit_terms[key[2]]
-        for market in self.multi_of.pop(account, ()):
+        for market, is_cross, is_long, key, unit in self.entries.pop(account, ()):
+            self.singles[market][0 if is_cross else 1].remove(is_long, key, unit)
+            del self.unit_terms[unit]
+        data = self.multi_data.pop(account, None)
+        if data is None:
+            return
+        for market, _, _ in data[1]:
             self.multi[market].discard(account)
-            cached = self.partials.get(market)
-            if cached is not None:
-                cached[1].pop(account, None)
-        self.multi_data.pop(account, None)
+            book = self.books.get(market)
+            if book is not None:
+                book.drop(account)
 
     def _add(self, ledger: Ledger, account: str) -> None:
         acct = ledger.accounts.get(account)
         if acct is None:
             return
-        index = ledger.funding_index
+        index, mmfs = ledger.funding_index, self.mmf
         cross_const = acct.cash
         cross: list[tuple[int, int]] = []
-        entries = []
+        units = []
         for market, pos in acct.positions.items():
             size = pos.size
             if not size:
                 continue
             owed = -((-size * (index[market] - pos.last_index)) // WAD)  # rules.funding_owed
             if pos.isolated:
-                base = floor_div(size * pos.entry_price, WAD)
+                base = floor_div(size * pos.entry_price, WAD)  # rules.position_value at entry
                 cross_const -= pos.isolated_margin - base
-                entries.append(self._entry(ledger, account, market, market, size,
-                                           pos.isolated_margin - base - owed))
+                units.append((market, market, size, pos.isolated_margin - base - owed))
             else:
                 cross_const -= owed
                 cross.append((market, size))
         if len(cross) == 1:
-            market, size = cross[0]
-            entries.append(self._entry(ledger, account, market, CROSS, size, cross_const))
+            units.append((cross[0][0], CROSS, cross[0][1], cross_const))
         elif cross:
-            markets = tuple(m for m, _ in cross)
-            self.multi_of[account] = markets
+            cross.sort()
             self.multi_data[account] = (cross_const, tuple(
-                (m, size, ledger.markets[m].mmf) for m, size in cross))
-            for market in markets:
+                (m, size, mmfs[m]) for m, size in cross))
+            for market, _ in cross:
                 self.multi[market].add(account)
-        for market, is_long, key, terms in entries:
-            (self.longs if is_long else self.shorts)[market].add(key)
-            self.unit_terms[key[2]] = terms
+        entries = []
+        for market, tag, size, const in units:
+            unit, mmf = (account, tag), mmfs[market]
+            is_long, key = unit_key(size, mmf, const, unit)
+            placed = self.singles[market][0 if tag == CROSS else 1].add(
+                is_long, key, (size, mmf, const))
+            entries.append((market, tag == CROSS, is_long, key if placed else None, unit))
+            self.unit_terms[unit] = (market, size, *divmod(const * WAD, size))
         if entries:
-            self.entries[account] = [(market, is_long, key) for market, is_long, key, _ in entries]
-
-    @staticmethod
-    def _entry(ledger: Ledger, account: str, market: int, tag: int, size: int, const: int
-               ) -> tuple:
-        """(market, is_long, sorted-list key (safe, sure, (account, tag)), (market, size, C))."""
-        mmf = ledger.markets[market].mmf
-        unit = (account, tag)
-        if size > 0:  # liquidatable surely when m < sure, never when m >= safe
-            den = size * (WAD - mmf)
-            sure = -((const * _W2) // den)  # ceil(-C W^2 / den)
-            safe = -(((const - 3) * _W2) // den)  # ceil((3 - C) W^2 / den)
-            return market, True, (safe, sure, unit), (market, size, const)
-        den = -size * (WAD + mmf)  # liquidatable surely when m > sure, never when m <= safe
-        return market, False, (floor_div((const - 3) * _W2, den), floor_div(const * _W2, den),
-                               unit), (market, size, const)
+            self.entries[account] = entries
 
 
 def _index(ledger: Ledger) -> LiquidationIndex:
@@ -184,41 +340,57 @@ def unit_is_liquidatable(ledger: Ledger, account: str, tag: int) -> bool:
     return ledger.isolated_equity(account, tag) < mm
 
 
+def _sweep(lists: _Lists, mark: int, out: list[Unit], exact: Callable[[Unit], bool]) -> None:
+    """Append to `out` every unit of `lists` liquidatable at `mark` (WAD): the sure ones
+    whole, the ones in the band by their `sure` bound or else `exact`, the wide ones
+    by their exact terms."""
+    band: list[tuple[Key, bool]] = []
+    wide: list[tuple[Unit, tuple[int, int, int]]] = []
+    lists.sweep(mark, out, band, wide)
+    for key, is_long in band:
+        if (mark < key[1] if is_long else mark > key[1]) or exact(key[2]):
+            out.append(key[2])
+    for unit, (size, mmf, const) in wide:
+        if _below(const, size, mmf, mark):
+            out.append(unit)
+
+
+def _unit_exact(ledger: Ledger, unit: Unit) -> bool:
+    return unit_is_liquidatable(ledger, *unit)
+
+
+def _multi_exact(idx: LiquidationIndex, marks: dict[int, int], unit: Unit) -> bool:
+    return idx.multi_is_liquidatable(unit[0], marks)
+
+
 def find_liquidatable_units(ledger: Ledger, markets: Iterable[int] | None = None
-                            ) -> list[tuple[str, int]]:
+                            ) -> list[Unit]:
     """Every margin unit `(account, tag)` below maintenance, sorted; tag is CROSS for the
     cross part of an account, else the market of an isolated position. Only the
     given markets' marks are taken to have moved (default: all markets)."""
     idx = _index(ledger)
-    found: set[tuple[str, int]] = set()
-    check: list[tuple[str, int]] = []
-    add, maybe = found.add, check.append
     marks = ledger.marks
-    for market in ledger.markets if markets is None else markets:
+    chosen = idx.market_ids if markets is None else sorted(set(markets))
+    cross: list[Unit] = []
+    isolated: list[Unit] = []  # market by market, ascending
+    multi: list[Unit] = []
+    single_exact = partial(_unit_exact, ledger)
+    multi_exact = partial(_multi_exact, idx, marks)
+    for market in chosen:
         mark = marks.get(market)
-        if mark is None:
+        if mark is None or market not in idx.singles:
             continue
-        longs = idx.longs[market]
-        for _, sure, unit in longs.islice(longs.bisect_left((mark + 1,))):
-            # safe > mark: may be liquidatable; surely so below `sure`
-            if mark < sure:
-                add(unit)
-            else:
-                maybe(unit)
-        shorts = idx.shorts[market]
-        for _, sure, unit in shorts.islice(0, shorts.bisect_left((mark,))):
-            if mark > sure:
-                add(unit)
-            else:
-                maybe(unit)
+        cross_lists, isolated_lists = idx.singles[market]
+        _sweep(cross_lists, mark, cross, single_exact)
+        _sweep(isolated_lists, mark, isolated, single_exact)
         if idx.multi[market]:
-            for account, (total, size, mmf) in idx.multi_partials(market, marks).items():
-                notional = -((-abs(size) * mark) // WAD)  # rules.margin_requirement step 1
-                if total + (size * mark) // WAD + (-notional * mmf) // WAD < 0:
-                    add((account, CROSS))
-    found.update([u for u in check if u not in found and unit_is_liquidatable(ledger, *u)])
-    # by account then tag: two stable sorts on C-level keys beat comparing tuples
-    return sorted(sorted(found, key=itemgetter(1)), key=itemgetter(0))
+            idx.book(market, marks).sweep(mark, multi, multi_exact)
+    cross.extend(set(multi) if len(chosen) > 1 else multi)
+    # cross units first, then isolated ones by market: one stable sort by account
+    # then gives (account, tag) order, and sorts strings, not tuples
+    cross.extend(isolated)
+    cross.sort(key=_account_of)
+    return cross
 
 
 def find_liquidatable(ledger: Ledger, markets: Iterable[int] | None = None) -> list[str]:
@@ -239,45 +411,62 @@ def bankruptcy_price(ledger: Ledger, account: str, market: int) -> int:
     return rules.bankruptcy_price(pos.size, ledger.marks[market], unit_equity)
 
 
-def liquidation_records(ledger: Ledger, units: Iterable[tuple[str, int]]
+def liquidation_records(ledger: Ledger, units: Iterable[Unit]
                         ) -> list[tuple[str, int, bool, int, int]]:
     """For each unit `(account, tag)` (as `find_liquidatable_units` returns them), the
     liquidation order of each of its positions before anything closes, as the
     engine's LiquidationStarted carries it: (account, market, is_buy, size WAD base,
     bankruptcy price WAD) -- cross positions in market order, or the isolated one.
-    Equal to `bankruptcy_price` per position; single-position units use the index's
-    mark-independent constant (unit equity = C + floor(size x mark / WAD))."""
+    Equal to `bankruptcy_price` per position, computed from the index's
+    mark-independent constants (unit equity = C + floor(size x mark / WAD))."""
     idx = _index(ledger)
-    terms_of, marks = idx.unit_terms, ledger.marks
-    out = []
+    terms_of, multi_data, marks = idx.unit_terms, idx.multi_data, ledger.marks
+    out: list[tuple[str, int, bool, int, int]] = []
+    append = out.append
     for unit in units:
         terms = terms_of.get(unit)
-        account, tag = unit
-        if terms is None:  # a cross account with several positions (or none left)
-            acct = ledger.accounts.get(account)
-            if acct is None:
-                continue
-            equity = ledger.cross_equity(account) if tag == CROSS else None
-            for market in sorted(acct.positions):
-                pos = acct.positions[market]
-                if not pos.size or pos.isolated != (tag == market) or (
-                        tag != CROSS and market != tag):
-                    continue
-                unit_equity = equity if equity is not None else \
-                    ledger.isolated_equity(account, market)
-                out.append((account, market, pos.size < 0, abs(pos.size),
-                            rules.bankruptcy_price(pos.size, marks[market], unit_equity)))
+        if terms is None:
+            out.extend(_records_of_multi(ledger, multi_data, unit))
             continue
-        market, size, const = terms
-        mark = marks[market]
-        equity = const + (size * mark) // WAD
-        if size > 0:  # rules.bankruptcy_price, inlined
-            num = mark * size - equity * WAD
-            price = 0 if num <= 0 else -((-num) // size)
+        market, size, q, r = terms
+        # rules.bankruptcy_price inlined: with equity = C + floor(size x mark / W),
+        # mark x size - equity x W = (size x mark mod W) - C x W, so the price is
+        # ceil (long) or floor (short) of ((size x mark mod W) - r) / size - q
+        rest = (size * marks[market]) % WAD - r
+        if size > 0:
+            price = -((-rest) // size) - q
+            append((unit[0], market, False, size, price if price > 0 else 0))
         else:
-            num = mark * -size + equity * WAD
-            price = 0 if num <= 0 else num // -size
-        out.append((account, market, size < 0, abs(size), price))
+            price = rest // size - q
+            append((unit[0], market, True, -size, price if price > 0 else 0))
+    return out
+
+
+def _records_of_multi(ledger: Ledger, multi_data: dict, unit: Unit
+                      ) -> list[tuple[str, int, bool, int, int]]:
+    """liquidation_records of a unit outside the single-position index: a cross part
+    with several positions (from the index's terms), else from the ledger."""
+    account, tag = unit
+    marks = ledger.marks
+    data = multi_data.get(account) if tag == CROSS else None
+    if data is not None:
+        equity, terms = data
+        for market, size, _ in terms:
+            equity += (size * marks[market]) // WAD  # rules.position_value
+        return [(account, market, size < 0, abs(size),
+                 rules.bankruptcy_price(size, marks[market], equity))
+                for market, size, _ in terms]
+    acct = ledger.accounts.get(account)
+    if acct is None:
+        return []
+    out = []
+    for market in sorted(acct.positions):
+        pos = acct.positions[market]
+        if pos.size and (pos.isolated and market == tag or not pos.isolated and tag == CROSS):
+            equity = (ledger.isolated_equity(account, market) if pos.isolated
+                      else ledger.cross_equity(account))
+            out.append((account, market, pos.size < 0, abs(pos.size),
+                        rules.bankruptcy_price(pos.size, marks[market], equity)))
     return out
 
 

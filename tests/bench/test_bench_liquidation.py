@@ -14,7 +14,11 @@ as the engine's LiquidationStarted events carry (`liquidation_records`). The res
 is checked against an exact check of every account after the clock stops, and a
 sample of the bankruptcy prices against `bankruptcy_price`. Median of 5 runs (each on a
 fresh copy of the set-up state), with the garbage collector frozen and disabled.
-Numbers only, no assertion on time.
+Also reported: the find step alone (`liquidation_find_only_ms`), and the same sweep
+after BTC-USD's mark moved 1% first (`liquidation_sweep_after_other_mark_ms`): the
+two-position accounts' ETH constants then change, so their ETH book is rebuilt
+inside the timed sweep (checked exactly as well). `cpu_ms` is the process CPU time
+of the timed sweeps. Numbers only, no assertion on time.
 
 Run: PATH=$PWD/.venv/bin:$PATH PYTHONPATH=$PWD .venv/bin/pytest -q -s -m bench \
      tests/bench/test_bench_liquidation.py
@@ -72,24 +76,34 @@ def test_bench_liquidation_sweep():
     build_ms = (time.perf_counter() - start) * 1000
     print(json.dumps({"name": "liquidation_index_build_ms", "value": round(build_ms, 1),
                       "unit": "ms", "accounts": ACCOUNTS}))
-    timings, found, find_only = [], 0, []
+    timings, cpu_timings, found, find_only, after_other = [], [], 0, [], []
     for _ in range(5):
         fresh = copy.deepcopy(ledger)
         gc.collect()
         gc.freeze()
         gc.disable()
         try:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             records = sweep(fresh, 1800 * W)
             timings.append((time.perf_counter() - start) * 1000)
+            cpu_timings.append((time.process_time() - cpu) * 1000)
             fresh.set_mark(ETH, 2000 * W)
             start = time.perf_counter()
             fresh.set_mark(ETH, 1800 * W)
             liquidation.find_liquidatable(fresh, [ETH])
             find_only.append((time.perf_counter() - start) * 1000)
+            fresh.set_mark(ETH, 2000 * W)
+            fresh.set_mark(BTC, 29_700 * W)
+            start = time.perf_counter()
+            moved = sweep(fresh, 1800 * W)
+            after_other.append((time.perf_counter() - start) * 1000)
         finally:
             gc.enable()
             gc.unfreeze()
+        exact = sorted(a for a in fresh.accounts if a != INSURANCE
+                       and fresh.equity(a) < fresh.maintenance_margin(a))
+        assert sorted({r[0] for r in moved}) == exact
+        fresh.set_mark(BTC, 30_000 * W)
         exact = sorted(a for a in fresh.accounts if a != INSURANCE
                        and fresh.equity(a) < fresh.maintenance_margin(a))
         assert sorted({r[0] for r in records}) == exact
@@ -98,7 +112,11 @@ def test_bench_liquidation_sweep():
         found = len(exact)
     print(json.dumps({"name": "liquidation_sweep_ms", "value": round(statistics.median(timings), 1),
                       "unit": "ms", "accounts": ACCOUNTS, "liquidatable": found,
-                      "multi_position_accounts": ACCOUNTS // 10, "runs": timings and len(timings)}))
+                      "multi_position_accounts": ACCOUNTS // 10, "runs": len(timings),
+                      "cpu_ms": round(statistics.median(cpu_timings), 1)}))
     print(json.dumps({"name": "liquidation_find_only_ms",
                       "value": round(statistics.median(find_only), 1), "unit": "ms",
+                      "accounts": ACCOUNTS}))
+    print(json.dumps({"name": "liquidation_sweep_after_other_mark_ms",
+                      "value": round(statistics.median(after_other), 1), "unit": "ms",
                       "accounts": ACCOUNTS}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from engine.core import liquidation as liq
 from engine.core.accounts import INSURANCE, Ledger
@@ -223,3 +224,178 @@ def test_liquidation_records__cross_isolated_and_multi_units__equal_bankruptcy_p
     ledger.deposit(TRADER, 1)
     assert liq.liquidation_records(ledger, units[:1])[0][4] == liq.bankruptcy_price(
         ledger, TRADER, ETH)
+
+
+# ---- the index paths: multi books, the band around a bound, dust, order ----------------
+CROSS_TWO_MARKETS_SAFE = 1_886_597_938_144_329_896_908  # ceil(9150 / 4.85): the first safe mark
+
+
+def two_market_trader() -> Ledger:
+    """TRADER cross long 5 ETH @ 2000 and 0.1 BTC @ 50,000 with 1,000 deposited: cross
+    equity 5m - 9000 against MM 0.15m + 150 (BTC at 50,000), so liquidatable below
+    9150 / 4.85 = 1886.5979..."""
+    ledger = long_trader()
+    ledger.set_mark(BTC, 50_000 * W)
+    ledger.apply_fill(BTC, TRADER, MAKER, W // 10, 50_000 * W, 0, 0)
+    return ledger
+
+
+def test_find_liquidatable_units__multi_position_account_at_boundary__found_exactly():
+    ledger = two_market_trader()
+    assert liq.find_liquidatable_units(ledger) == []  # builds the ETH and BTC multi books
+    ledger.set_mark(ETH, CROSS_TWO_MARKETS_SAFE)
+    assert liq.find_liquidatable_units(ledger, [ETH]) == []
+    ledger.set_mark(ETH, CROSS_TWO_MARKETS_SAFE - 1)
+    assert liq.find_liquidatable_units(ledger, [ETH]) == [(TRADER, liq.CROSS)]
+    for mark in range(CROSS_TWO_MARKETS_SAFE - 40, CROSS_TWO_MARKETS_SAFE + 40):
+        ledger.set_mark(ETH, mark)
+        assert liq.find_liquidatable(ledger, [ETH]) == brute_force(ledger)
+
+
+def test_find_liquidatable_units__other_market_moves_then_deposit__multi_book_follows():
+    ledger = two_market_trader()
+    ledger.set_mark(ETH, 1_900 * W)  # equity 500 >= MM 285 + 150
+    assert liq.find_liquidatable_units(ledger, [ETH]) == []
+    ledger.set_mark(BTC, 48_000 * W)  # equity 300 < MM 285 + 144: the ETH book is rebuilt
+    assert liq.find_liquidatable_units(ledger, [ETH]) == [(TRADER, liq.CROSS)]
+    ledger.deposit(TRADER, 129 * W)  # 429 = MM: not below; the account is re-keyed
+    assert liq.find_liquidatable_units(ledger, [ETH]) == []
+    ledger.withdraw(TRADER, 1, enforce_margin=False)
+    assert liq.find_liquidatable_units(ledger, [ETH]) == [(TRADER, liq.CROSS)]
+    assert liq.find_liquidatable_units(ledger) == [(TRADER, liq.CROSS)]  # found once
+
+
+def test_find_liquidatable_units__dust_position__wide_bounds_checked_exactly():
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    ledger.set_mark(ETH, 2000 * W)
+    ledger.deposit(TRADER, 10**8)
+    ledger.deposit(MAKER, 100 * W)
+    ledger.apply_fill(ETH, TRADER, MAKER, 10**6, 2000 * W, 0, 0)  # long 1e-12 ETH
+    assert liq.find_liquidatable_units(ledger) == []
+    assert (TRADER, liq.CROSS) in ledger.liq_index.singles[ETH][0].wide  # bounds > NARROW apart
+    for mark in range(1_958_762_887 * 10**12 - 5_000, 1_958_762_887 * 10**12 + 5_000, 250):
+        ledger.set_mark(ETH, mark)
+        assert liq.find_liquidatable(ledger, [ETH]) == brute_force(ledger)
+    ledger.set_mark(ETH, 1_958_762_887 * 10**12 - 1)  # 1e8 + 1958.76... - 2000 < MM
+    assert liq.find_liquidatable_units(ledger, [ETH]) == [(TRADER, liq.CROSS)]
+    ledger.set_mark(ETH, 1_958_762_887 * 10**12)
+    assert liq.find_liquidatable_units(ledger, [ETH]) == []
+
+
+def test_find_liquidatable_units__cross_and_isolated_in_two_markets__sorted_by_account_then_tag():
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    ledger.set_mark(ETH, 2000 * W)
+    ledger.set_mark(BTC, 30_000 * W)
+    for account in (TRADER, TAKER, STRANGER):
+        ledger.deposit(account, 1_000 * W)
+    ledger.deposit(MAKER, 1_000_000 * W)
+    ledger.apply_fill(ETH, TRADER, MAKER, 5 * W, 2000 * W, 0, 0)  # TRADER: cross, two markets
+    ledger.apply_fill(BTC, TRADER, MAKER, W // 10, 30_000 * W, 0, 0)
+    # TAKER: isolated longs 2 ETH (margin 200) and 0.1 BTC (margin 150)
+    ledger.apply_fill(ETH, TAKER, MAKER, 2 * W, 2000 * W, 0, 0, buyer_isolated=True)
+    ledger.apply_fill(BTC, TAKER, MAKER, W // 10, 30_000 * W, 0, 0, buyer_isolated=True)
+    # STRANGER: cross short 1 ETH, isolated long 0.1 BTC (margin 150)
+    ledger.apply_fill(ETH, MAKER, STRANGER, 1 * W, 2000 * W, 0, 0)
+    ledger.apply_fill(BTC, STRANGER, MAKER, W // 10, 30_000 * W, 0, 0, buyer_isolated=True)
+    assert liq.find_liquidatable_units(ledger) == []
+    ledger.set_mark(BTC, 20_000 * W)  # every BTC long loses 1,000
+    ledger.set_mark(ETH, 1_000 * W)  # TRADER: 1000 - 5000 - 1000 < MM; STRANGER's short gains
+    assert liq.find_liquidatable_units(ledger) == [  # TRADER once, from both markets' books
+        (TRADER, liq.CROSS), (TAKER, ETH), (TAKER, BTC), (STRANGER, BTC)]
+    ledger.set_mark(ETH, 3_000 * W)  # STRANGER's cross part: 850 - 1000 < MM 90
+    assert liq.find_liquidatable_units(ledger, [BTC, ETH]) == [
+        (TAKER, BTC), (STRANGER, liq.CROSS), (STRANGER, BTC)]
+    assert liq.find_liquidatable(ledger) == [TAKER, STRANGER]
+
+
+def test_find_liquidatable_units__mark_on_sure_bound__exact_check_decides():
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    ledger.set_mark(ETH, 3000 * W)
+    ledger.deposit(TRADER, 1_000 * W)
+    ledger.deposit(MAKER, 1_000_000 * W)
+    ledger.apply_fill(ETH, TRADER, MAKER, 3 * W + 7, 3000 * W, 0, 0)  # C = 1000 - 9000.000...021
+    assert liq.find_liquidatable_units(ledger) == []
+    # the linear root is 2749.140893470790378808...: at its ceiling the rounded terms of
+    # equity - MM still fall short by a wei, which only the exact check sees
+    ledger.set_mark(ETH, 2_749_140_893_470_790_378_809)
+    assert liq.find_liquidatable_units(ledger, [ETH]) == [(TRADER, liq.CROSS)]
+    assert brute_force(ledger) == [TRADER]
+    ledger.set_mark(ETH, 2_749_140_893_470_790_378_810)
+    assert liq.find_liquidatable_units(ledger, [ETH]) == [] == brute_force(ledger)
+
+
+def test_find_liquidatable_units__marks_of_two_markets_alternate__linear_then_keyed_book():
+    ledger = two_market_trader()
+    assert liq.find_liquidatable_units(ledger) == []  # both books built keyed
+    ledger.set_mark(BTC, 49_000 * W)
+    ledger.set_mark(ETH, 1_900 * W)  # equity 1000 - 500 - 100 = 400 < MM 285 + 147
+    assert liq.find_liquidatable_units(ledger, [ETH]) == [(TRADER, liq.CROSS)]
+    assert ledger.liq_index.books[ETH].lists is None  # rebuilt: linear
+    ledger.set_mark(BTC, 49_500 * W)  # equity 450 >= MM 285 + 148.5
+    assert liq.find_liquidatable_units(ledger, [ETH]) == []
+    assert ledger.liq_index.books[ETH].lists is None  # rebuilt again: linear
+    ledger.set_mark(ETH, 1_896 * W)  # equity 430 < MM 284.4 + 148.5; same BTC mark: keyed
+    assert liq.find_liquidatable_units(ledger, [ETH]) == [(TRADER, liq.CROSS)]
+    assert ledger.liq_index.books[ETH].lists is not None
+    safe = 1_896_597_938_144_329_896_908  # ceil(9198.5 / 4.85)
+    for mark in range(safe - 40, safe + 40):
+        ledger.set_mark(ETH, mark)
+        assert liq.find_liquidatable_units(ledger, [ETH]) == (
+            [(TRADER, liq.CROSS)] if mark < safe else [])
+    ledger.set_mark(BTC, 50_000 * W)  # rebuilt linear again
+    ledger.deposit(TRADER, 2)
+    ledger.set_mark(ETH, CROSS_TWO_MARKETS_SAFE - 1)  # 2 wei short of MM, 2 wei deposited
+    assert liq.find_liquidatable_units(ledger, [ETH]) == []
+    assert ledger.liq_index.books[ETH].lists is None
+    ledger.withdraw(TRADER, 1, enforce_margin=False)  # its second sweep keys the book
+    assert liq.find_liquidatable_units(ledger, [ETH]) == [(TRADER, liq.CROSS)] == [
+        (a, liq.CROSS) for a in brute_force(ledger)]
+    assert ledger.liq_index.books[ETH].lists is not None
+    ledger.deposit(TRADER, 1)  # 0 = MM, not below: re-keyed into the keyed book
+    assert liq.find_liquidatable_units(ledger, [ETH]) == []
+
+
+def exact_units(ledger: Ledger, market: int | None = None) -> list[tuple[str, int]]:
+    """Every unit below maintenance by the ledger's own formulas (holding `market`, if given)."""
+    units = []
+    for account, acct in ledger.accounts.items():
+        for tag in {liq.CROSS if not p.isolated else m for m, p in acct.positions.items()
+                    if p.size and market in (None, m)}:
+            if account != INSURANCE and liq.unit_is_liquidatable(ledger, account, tag):
+                units.append((account, tag))
+    return sorted(units)
+
+
+POSITION = st.tuples(st.sampled_from([ETH, BTC]), st.booleans(), st.booleans(),
+                     st.sampled_from([10**6, 3 * W + 7, W // 3, 5 * W, 123_456_789_012_345]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 400), st.lists(POSITION, min_size=1, max_size=3)),
+                min_size=1, max_size=8),
+       st.lists(st.tuples(st.sampled_from([ETH, BTC]), st.integers(-300, 300)), max_size=12))
+def test_find_liquidatable_units__random_accounts_and_moves__equal_exact_check(accounts, moves):
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    marks = {ETH: 2000 * W, BTC: 30_000 * W}
+    for market, mark in marks.items():
+        ledger.set_mark(market, mark)
+    ledger.deposit(MAKER, 10**9 * W)
+    for n, (deposit, positions) in enumerate(accounts):
+        account = f"0x{n + 16:040x}"
+        ledger.deposit(account, deposit * W // 7)
+        for market, is_long, isolated, size in positions:
+            buyer, seller = (account, MAKER) if is_long else (MAKER, account)
+            ledger.apply_fill(market, buyer, seller, size, marks[market], 0, 0,
+                              buyer_isolated=isolated and is_long,
+                              seller_isolated=isolated and not is_long)
+    assert liq.find_liquidatable_units(ledger) == exact_units(ledger)
+    for market, permille in moves:  # mark moves of -30% .. +30%, one market at a time
+        ledger.set_mark(market, marks[market] * (1000 + permille) // 1000 + permille)
+        assert liq.find_liquidatable_units(ledger, [market]) == exact_units(ledger, market)
+    units = liq.find_liquidatable_units(ledger)
+    assert units == exact_units(ledger)
+    assert [r[4] for r in liq.liquidation_records(ledger, units)] == [
+        liq.bankruptcy_price(ledger, account, market) for account, tag in units
+        for market in sorted(ledger.accounts[account].positions)
+        if (tag == liq.CROSS) != ledger.accounts[account].positions[market].isolated
+        and tag in (liq.CROSS, market)]
