@@ -12,7 +12,9 @@ rows, and commits them in one transaction (one fsync). Committed groups are
 applied to the engine, in sequence order, by one waiting caller that the
 writer wakes for it (the others sleep until their own group is done), while
 the writer is already committing the next transaction: SQLite releases the
-GIL while it writes and fsyncs.
+GIL while it writes and fsyncs. A caller applies up to its own last group and
+then hands over, so a bulk feed using `submit_async` with one batch in flight
+(submit k + 1, then wait for k) keeps the writer busy while it applies.
 
 Crash-only: if a commit or an apply fails, the sequencer halts
 (`SequencerHalted` for every later call), because the engine may no longer be
@@ -45,20 +47,61 @@ class _Group:
     __slots__ = ("first_seq", "cmds", "ts", "payloads", "waiter", "events", "error", "done")
 
     def __init__(
-        self, cmds: tuple[Any, ...], ts: list[int], payloads: list[bytes], waiter: threading.Event
+        self, cmds: tuple[Any, ...], ts: list[int], payloads: list[bytes], waiter: threading.Event,
+        keep_events: bool = True,
     ) -> None:
         self.first_seq = 0
         self.waiter = waiter  # its caller's wake-up: set when done, or when it should apply
         self.cmds = cmds
         self.ts = ts
         self.payloads = payloads
-        self.events: list[list[Any]] = []
+        # per command, the events it caused; None: the caller does not want them back
+        self.events: list[list[Any]] | None = [] if keep_events else None
         self.error: BaseException | None = None
         self.done = False
 
     def rows(self) -> list[tuple[int, int, bytes]]:
         seqs = range(self.first_seq, self.first_seq + len(self.cmds))
         return list(zip(seqs, self.ts, self.payloads))
+
+
+class Ticket:
+    """Commands handed to `Sequencer.submit_async`; `result()` waits for them."""
+
+    __slots__ = ("_sequencer", "_groups", "_results")
+
+    def __init__(self, sequencer: Sequencer, groups: list[_Group]) -> None:
+        self._sequencer = sequencer
+        self._groups = groups
+        self._results: list[tuple[int, list[Any]]] | None = None
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the ticket's last command (0 for an empty ticket)."""
+        if not self._groups:
+            return 0
+        last = self._groups[-1]
+        return last.first_seq + len(last.cmds) - 1
+
+    def result(self) -> list[tuple[int, list[Any]]]:
+        """(seq, events) per command, once every one is committed and applied ([] when
+        submitted with events=False); raises SequencerHalted if the sequencer halted
+        before applying them."""
+        if self._results is None:
+            groups = self._groups
+            if groups:
+                self._sequencer._apply_until(groups[-1])  # noqa: SLF001 - same module
+            results: list[tuple[int, list[Any]]] = []
+            for group in groups:
+                if group.error is not None:
+                    raise SequencerHalted(
+                        f"seqs {group.first_seq}.. were not applied: {group.error!r}"
+                    ) from group.error
+                if group.events is not None:
+                    results.extend(zip(range(group.first_seq,
+                                             group.first_seq + len(group.cmds)), group.events))
+            self._results = results
+        return self._results
 
 
 class Sequencer:
@@ -159,6 +202,21 @@ class Sequencer:
         `max_batch` commands; return (seq, events) per command once all are committed
         and applied. Every command is encoded first: one that cannot be encoded
         rejects the whole call before any of it is sequenced."""
+        return self.submit_async(cmds).result()
+
+    def submit_async(self, cmds: Iterable[Any], *, events: bool = True) -> Ticket:
+        """Sequence `cmds` (as `submit_many`) and return at once, before they are
+        committed; `Ticket.result()` waits for them (applying committed commands on
+        the calling thread) and returns (seq, events) per command.
+
+        A caller with a stream of batches keeps one ticket in flight: submit batch
+        k + 1, then take the result of batch k, so the writer thread commits k + 1
+        (SQLite releases the GIL while it writes and fsyncs) while this thread
+        applies k. Nothing is applied before its transaction has committed.
+
+        events=False: a bulk feed that reads events through `subscribe` listeners (or
+        not at all) does not get them back, so a batch's events are not all held
+        until it finishes (they would outlive the young GC generations)."""
         cmds = tuple(cmds)
         encode = self.codec.encode
         payloads = [encode(cmd) for cmd in cmds]
@@ -166,21 +224,12 @@ class Sequencer:
         waiter = threading.Event()
         step = self.max_batch
         groups = [
-            _Group(cmds[i : i + step], ts[i : i + step], payloads[i : i + step], waiter)
+            _Group(cmds[i : i + step], ts[i : i + step], payloads[i : i + step], waiter, events)
             for i in range(0, len(cmds), step)
         ]
-        if not groups:
-            return []
-        self._enqueue(groups)
-        self._apply_until(groups[-1])
-        results: list[tuple[int, list[Any]]] = []
-        for group in groups:
-            if group.error is not None:
-                raise SequencerHalted(
-                    f"seqs {group.first_seq}.. were not applied: {group.error!r}"
-                ) from group.error
-            results.extend(zip(range(group.first_seq, group.first_seq + len(group.cmds)), group.events))
-        return results
+        if groups:
+            self._enqueue(groups)
+        return Ticket(self, groups)
 
     def _enqueue(self, groups: list[_Group]) -> None:
         with self._lock:
@@ -228,8 +277,7 @@ class Sequencer:
                 if group.done:
                     return
                 if self._committed and not self._applying:
-                    batch = list(self._committed)
-                    self._committed.clear()
+                    batch = self._take_committed(group)
                     self._applying = True
                 else:
                     batch = None
@@ -237,10 +285,28 @@ class Sequencer:
             if batch is None:
                 waiter.wait()
             else:
-                self._apply_batches(batch)
+                self._apply_batches(batch, group)
 
-    def _apply_batches(self, batch: list[_Group]) -> None:
-        """Apply `batch`, then whatever committed meanwhile, in order; then stand down."""
+    def _take_committed(self, until: _Group | None) -> list[_Group]:
+        """Pop committed groups, oldest first, up to and including `until` (all if None
+        or if it is not committed yet). Called under the lock."""
+        committed = self._committed
+        if until is None:
+            batch = list(committed)
+            committed.clear()
+            return batch
+        batch = []
+        while committed:
+            batch.append(committed.popleft())
+            if batch[-1] is until:
+                break
+        return batch
+
+    def _apply_batches(self, batch: list[_Group], until: _Group | None = None) -> None:
+        """Apply `batch`, then whatever committed meanwhile, in order, until `until` is
+        done (None: until nothing is left); then stand down and wake the owner of the
+        next committed group, if any. Stopping at `until` lets a pipelined caller
+        (`submit_async`) queue its next batch while the writer commits the one after."""
         try:
             while True:
                 for group in batch:
@@ -249,12 +315,13 @@ class Sequencer:
                         group.done = True
                         group.waiter.set()
                 with self._lock:
-                    if not self._committed:
+                    if not self._committed or (until is not None and until.done):
                         self._applying = False
                         self._idle.notify_all()
+                        if self._committed:
+                            self._committed[0].waiter.set()
                         return
-                    batch = list(self._committed)
-                    self._committed.clear()
+                    batch = self._take_committed(until)
         except BaseException as exc:
             self._halt(exc, batch)
             raise SequencerHalted(f"apply failed, the sequencer halted: {exc!r}") from exc
@@ -267,7 +334,8 @@ class Sequencer:
         listeners = self._listeners
         for i, cmd in enumerate(group.cmds):
             out = apply(cmd)
-            events.append(out)
+            if events is not None:
+                events.append(out)
             for listener in listeners:
                 listener(seq, cmd, out)
             if every and seq % every == 0:

@@ -39,7 +39,7 @@ from engine.core import rules
 from engine.core.codes import RejectCode
 from engine.core.errors import InvariantViolation, PerpxError
 from engine.core.markets import MarketSpec
-from engine.core.wad import WAD, Rounding, floor_div, mul_div
+from engine.core.wad import WAD, Rounding, mul_div
 
 # The insurance fund's own account: its cash IS the insurance balance, and it
 # holds the positions the fund takes over from liquidated accounts.
@@ -308,8 +308,14 @@ class Ledger:
         s_acct = accounts.get(seller)
         if s_acct is None:
             s_acct = accounts[seller] = Account(cash=0)
-        b_funding = self._settle_funding(buyer, b_acct, market)
-        s_funding = self._settle_funding(seller, s_acct, market)
+        index = self.funding_index[market]
+        b_pos = b_acct.positions.get(market)
+        s_pos = s_acct.positions.get(market)
+        # funding is settled only when the index moved since the position last settled
+        b_funding = 0 if b_pos is None or b_pos.last_index == index else \
+            self._settle_funding(buyer, b_acct, market)
+        s_funding = 0 if s_pos is None or s_pos.last_index == index else \
+            self._settle_funding(seller, s_acct, market)
         product = size * price
         receives = product // WAD  # rules.trade_cash: the seller's leg rounds down
         pays = -((-product) // WAD)  # the buyer's leg rounds up
@@ -319,69 +325,97 @@ class Ledger:
         self.fee_pool += buyer_fee + seller_fee
         insurance = accounts[INSURANCE]
         insurance.cash += dust
-        b_real, b_after = self._trade(buyer, b_acct, market, size, price, buyer_isolated)
-        s_real, s_after = self._trade(seller, s_acct, market, -size, price, seller_isolated)
+        # what each side's cached pre-trade bound grows by: rules.margin_requirement(size,
+        # mark, IMF) inlined (|delta| is `size` on both sides), only if a bound is cached
+        grow = 0
+        if self.risk_cache:
+            grow = -((-(-((-size * self.marks.get(market, 0)) // WAD))
+                      * self.markets[market].imf) // WAD)
+        b_real, b_after = self._trade(buyer, b_acct, b_pos, market, size, price,
+                                      buyer_isolated, grow)
+        s_real, s_after = self._trade(seller, s_acct, s_pos, market, -size, price,
+                                      seller_isolated, grow)
         dirty = self.dirty
         dirty.add(buyer)
         dirty.add(seller)
-        dirty.add(INSURANCE)
-        if self.open_interest[market] == 0 and self.funding_pool[market]:
-            insurance.cash += self.funding_pool[market]
-            self.funding_pool[market] = 0
+        # INSURANCE is not marked: the liquidation index never keys the insurance account
+        pool = self.funding_pool
+        if pool[market] and self.open_interest[market] == 0:
+            insurance.cash += pool[market]
+            pool[market] = 0
         return b_real, s_real, b_funding, s_funding, dust, b_after, s_after
 
-    def _trade(self, account: str, acct: Account, market: int, delta: int, price: int,
-               isolated: bool) -> tuple[int, int]:
-        """Apply a signed size change at price; returns (realized PnL, size after)."""
-        pos = acct.positions.get(market)
+    def _trade(self, account: str, acct: Account, pos: Position | None, market: int, delta: int,
+               price: int, isolated: bool, grow: int) -> tuple[int, int]:
+        """Apply a signed size change (WAD base) at price (WAD) to the account's position
+        `pos` in the market (None: never held); returns (realized PnL, size after). `grow`
+        (WAD quote) is what the account's cached pre-trade bound rises by."""
         if pos is None:
             pos = acct.positions[market] = Position(0, self.funding_index[market], 0, 0, 0)
         was_isolated = pos.isolated
         old = pos.size
         new = old + delta
         realized = 0
-        if old == 0 or (old > 0) == (delta > 0):  # open or increase
-            if old == 0:
-                pos.isolated = isolated
-                pos.entry_price = price
-            else:
-                pos.entry_price = (abs(old) * pos.entry_price + abs(delta) * price) // abs(new)
-            if pos.isolated:
+        if old == 0:  # open
+            pos.isolated = isolated
+            pos.entry_price = price
+            if isolated:
+                pos.isolated_margin += rules.margin_requirement(delta, price,
+                                                                self.markets[market].imf)
+            self.holders[market][account] = pos
+        elif (old > 0) == (delta > 0):  # increase
+            pos.entry_price = (abs(old) * pos.entry_price + abs(delta) * price) // abs(new)
+            if was_isolated:
                 pos.isolated_margin += rules.margin_requirement(delta, price,
                                                                 self.markets[market].imf)
         else:  # reduce, close or flip
-            closed = min(abs(delta), abs(old))
-            sign = 1 if old > 0 else -1
-            realized = floor_div(sign * closed * (price - pos.entry_price), WAD)
-            pos.realized_pnl += realized
-            if pos.isolated:
-                pos.isolated_margin = mul_div(pos.isolated_margin, abs(old) - closed, abs(old),
-                                              Rounding.DOWN)
+            realized = self._reduce(pos, market, old, new, delta, price, isolated)
             if new == 0:
-                pos.entry_price = 0
-            elif (new > 0) != (old > 0):  # flipped: the remainder opens at price
-                pos.entry_price = price
-                pos.isolated = isolated
-                pos.isolated_margin = (rules.margin_requirement(new, price,
-                                                                self.markets[market].imf)
-                                       if isolated else 0)
+                self.holders[market].pop(account, None)
         pos.size = new
-        bound = self.risk_cache.get(account)
+        cache = self.risk_cache
+        bound = cache.get(account)
         if bound is not None:
             if was_isolated or pos.isolated:
-                del self.risk_cache[account]
+                del cache[account]
             else:
-                self.risk_cache[account] = bound + rules.margin_requirement(
-                    delta, self.marks.get(market, 0), self.markets[market].imf)
+                cache[account] = bound + grow
         # open interest counts the long side
-        self.open_interest[market] += (new if new > 0 else 0) - (old if old > 0 else 0)
+        if old > 0:
+            self.open_interest[market] += (new if new > 0 else 0) - old
+        elif new > 0:
+            self.open_interest[market] += new
+        return realized, new
+
+    def _reduce(self, pos: Position, market: int, old: int, new: int, delta: int, price: int,
+                isolated: bool) -> int:
+        """Reduce, close or flip `pos` from `old` to `new` (WAD base) at `price` (WAD):
+        realize PnL on the closed part (returned, WAD quote), release isolated margin pro
+        rata, and open a flipped remainder at `price`. The caller sets `pos.size`."""
+        closed = -delta if delta < 0 else delta
+        if old > 0:
+            if closed > old:
+                closed = old
+            realized = (closed * (price - pos.entry_price)) // WAD  # floor
+        else:
+            if closed > -old:
+                closed = -old
+            realized = (closed * (pos.entry_price - price)) // WAD  # floor
+        pos.realized_pnl += realized
+        if pos.isolated:
+            pos.isolated_margin = mul_div(pos.isolated_margin, abs(old) - closed, abs(old),
+                                          Rounding.DOWN)
         if new == 0:
-            self.holders[market].pop(account, None)
+            pos.entry_price = 0
             if pos.isolated:  # nothing left to carry: the remaining margin is cross again
                 pos.isolated_margin = 0
-        else:
-            self.holders[market][account] = pos
-        return realized, new
+        elif (new > 0) != (old > 0):  # flipped: the remainder opens at price
+            pos.entry_price = price
+            pos.isolated = isolated
+            pos.isolated_margin = (rules.margin_requirement(new, price,
+                                                            self.markets[market].imf)
+                                   if isolated else 0)
+        return realized
 
     def _track_open_interest(self, market: int, old: int, new: int) -> None:
         self.open_interest[market] += max(new, 0) - max(old, 0)
@@ -448,8 +482,10 @@ class Ledger:
             size = pos.size
             if size:
                 # rules.position_value (floor) - rules.funding_owed (ceil), inlined
-                total += ((size * marks.get(market, 0)) // WAD
-                          + (-size * (index[market] - pos.last_index)) // WAD)
+                total += (size * marks.get(market, 0)) // WAD
+                moved = index[market] - pos.last_index
+                if moved:
+                    total += (-size * moved) // WAD
         return total
 
     def _requirement(self, account: str, imf: bool, only_cross: bool) -> int:
@@ -509,8 +545,10 @@ class Ledger:
             if pos.isolated:
                 total += (size * pos.entry_price) // WAD - pos.isolated_margin
             else:
-                total += ((size * marks.get(market, 0)) // WAD
-                          + (-size * (index[market] - pos.last_index)) // WAD)
+                total += (size * marks.get(market, 0)) // WAD
+                moved = index[market] - pos.last_index
+                if moved:  # funding owed, rounded up (zero while the index has not moved)
+                    total += (-size * moved) // WAD
         return total
 
     def cross_initial_margin(self, account: str) -> int:

@@ -28,10 +28,13 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import fields as dataclass_fields
+from itertools import islice
 
 from engine.core import fees, risk
 from engine.core.accounts import Ledger
-from engine.core.book import Book, Match
+from engine.core.book import HEAD, Book, Match
 from engine.core.codes import RejectCode
 from engine.core.commands import (
     CancelAll,
@@ -71,12 +74,47 @@ from engine.core.rules import (
 )
 from engine.core.sweeps import SweepsMixin
 from engine.core.triggers import NEVER_MS, ExpiryQueue, TriggerBook
-from engine.core.validation import check_fee_cap, check_shape
+from engine.core.validation import PLAIN_FLAGS, UINT256_MAX, check_fee_cap, check_shape
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
 from engine.core.wad import WAD
 
 SNAPSHOT_MAGIC = b"perpx-engine-snapshot-v1\n"
 FILL_HISTORY = 1000  # fills kept per account for queries (the journal keeps them all)
+
+
+class FillHistory(deque):
+    """An account's latest FILL_HISTORY fills, oldest first; iterating yields
+    `TradeExecuted` events.
+
+    Each fill is stored as the plain tuple of the event's fields. A tuple holding only
+    ints, strs, bytes and bools is untracked by the cyclic garbage collector after
+    its first young collection, so the histories (up to a million fills) are not
+    walked by every full collection, as a million event objects would be."""
+
+    __slots__ = ()
+
+    def __init__(self, rows: Iterable[tuple] = ()) -> None:
+        super().__init__(rows, maxlen=FILL_HISTORY)
+
+    def __iter__(self) -> Iterator[TradeExecuted]:
+        for row in deque.__iter__(self):
+            yield TradeExecuted(*row)
+
+    def __reduce__(self) -> tuple:
+        return FillHistory, (list(deque.__iter__(self)),)
+
+    def latest(self, limit: int) -> list[TradeExecuted]:
+        """The newest `limit` fills as events, oldest first (builds only those)."""
+        skip = max(0, len(self) - max(0, limit))
+        return [TradeExecuted(*row) for row in islice(deque.__iter__(self), skip, None)]
+
+    @classmethod
+    def of(cls, events: Iterable[TradeExecuted]) -> FillHistory:
+        """A history holding `events` (e.g. from a snapshot that kept the events)."""
+        return cls(tuple(getattr(e, f) for f in TRADE_FIELDS) for e in events)
+
+
+TRADE_FIELDS = tuple(f.name for f in dataclass_fields(TradeExecuted))
 
 
 class Engine(SweepsMixin, QueriesMixin):
@@ -104,7 +142,7 @@ class Engine(SweepsMixin, QueriesMixin):
         self.orders: dict[bytes, OrderRecord] = {}
         self.triggers = {m: TriggerBook() for m in self.specs}
         self.expiries = ExpiryQueue()
-        self.fills: dict[str, deque] = {}
+        self.fills: dict[str, FillHistory] = {}
         self.monitor = risk.FundingRiskMonitor()
         self._seq = 0
         self._clock = 0
@@ -177,10 +215,17 @@ class Engine(SweepsMixin, QueriesMixin):
     def _place(self, cmd: PlaceOrder, ts: int, out: list) -> None:
         order = cmd.order
         h = cmd.order_hash
-        trader, market = order.trader, order.market
-        bad = check_shape(order, self.specs.get(market), ts)
-        if bad is not None:
-            return self._reject(out, ts, h, trader, bad[0], bad[1])
+        trader, market, size, limit = order.trader, order.market, order.size, order.limit_price
+        spec = self.specs.get(market)
+        # the common well-formed order passes in one expression; anything else (or a
+        # trigger order) goes through check_shape, which finds the exact rejection
+        if (spec is None or order.flags not in PLAIN_FLAGS or order.trigger_price
+                or not 0 < size <= UINT256_MAX or size % spec.step_size
+                or not 0 < limit <= UINT256_MAX or limit % spec.tick_size
+                or (order.expiry and ts >= order.expiry * 1000)):
+            bad = check_shape(order, spec, ts)
+            if bad is not None:
+                return self._reject(out, ts, h, trader, bad[0], bad[1])
         if h in self.orders:
             return self._reject(out, ts, h, trader, RejectCode.DUPLICATE_ORDER,
                                 f"order_hash: 0x{h.hex()} was already accepted")
@@ -194,7 +239,13 @@ class Engine(SweepsMixin, QueriesMixin):
             rates = self.fee_rates(trader, market)
         if order.trigger_price:
             return self._place_trigger(cmd, ts, out, rates[1])
-        flags = order.flags
+        self._accept(cmd, order, h, rates, used, ts, out)
+
+    def _accept(self, cmd: PlaceOrder, order: Order, h: bytes, rates: tuple[int, int],
+                used: set[int] | None, ts: int, out: list) -> None:
+        """Fee cap, pre-trade checks, then `OrderAccepted` and execution of a well-formed
+        order (`used`: the trader's spent nonces, None if none yet)."""
+        trader, market, flags = order.trader, order.market, order.flags
         is_buy, limit = order.is_buy, order.limit_price
         if flags & FLAG_POST_ONLY:
             maker = True
@@ -208,7 +259,14 @@ class Engine(SweepsMixin, QueriesMixin):
         if order.max_fee_rate < rate:
             bad = check_fee_cap(order, rate, "maker" if maker else "taker")
             return self._reject(out, ts, h, trader, bad[0], bad[1])  # type: ignore[index]
-        bad = self._pre_trade(order, order.size)
+        size = order.size
+        if flags & ~FLAG_ISOLATED:  # reduce-only, post-only, IOC, FOK: their book checks too
+            bad = self._pre_trade(order, size)
+        else:  # a plain limit order: the margin check alone (what _pre_trade ends with)
+            code = risk.checked_with_cache(self.ledger, trader, market, is_buy, size, limit,
+                                           self._exposure.get(trader))
+            bad = None if code is None else self._margin_rejection(code, trader, market, size,
+                                                                   limit)
         if bad is not None:
             return self._reject(out, ts, h, trader, bad[0], bad[1])
         rec = OrderRecord(order, cmd.signature, OPEN, 0, ts)
@@ -219,12 +277,38 @@ class Engine(SweepsMixin, QueriesMixin):
             used.add(order.nonce)
         self._seq = seq = self._seq + 1
         rec.seq = seq
-        out.append(OrderAccepted(seq, ts, h, trader, market, is_buy, order.size, limit, 0, flags,
+        out.append(OrderAccepted(seq, ts, h, trader, market, is_buy, size, limit, 0, flags,
                                  False))
-        size = order.size
         if flags & FLAG_REDUCE_ONLY:
             size = risk.reduce_only_size(self.ledger, trader, market, is_buy, size)
+        elif maker:  # it cannot trade now (checked above): rest it whole, skip the matcher
+            return self._rest(h, order, size)
         self._execute(h, rec, size, ts, out)
+
+    def _rest(self, h: bytes, order: Order, size: int) -> None:
+        """Rest `size` WAD base of an accepted GTC order that crosses nothing; track its
+        exposure and expiry."""
+        trader, market, is_buy, price = order.trader, order.market, order.is_buy, order.limit_price
+        self.books[market].insert(h, trader, is_buy, price, size)
+        by_market = self._exposure.get(trader)
+        if by_market is None:
+            self._exposure[trader] = {market: [size, size * price, 0, 0] if is_buy
+                                      else [0, 0, size, size * price]}
+        else:
+            row = by_market.get(market)
+            if row is None:
+                by_market[market] = ([size, size * price, 0, 0] if is_buy
+                                     else [0, 0, size, size * price])
+            elif is_buy:
+                row[0] += size
+                row[1] += size * price
+            else:
+                row[2] += size
+                row[3] += size * price
+        if order.expiry:
+            self.expiries.add(h, order.expiry, self.orders[h].seq)
+            if self.expiries.next_ms < self._next_due:
+                self._next_due = self.expiries.next_ms
 
     def _use_nonce(self, order: Order) -> None:
         """Spend the (trader, nonce) of an accepted order (checked by `_place`, code 1016)."""
@@ -261,7 +345,7 @@ class Engine(SweepsMixin, QueriesMixin):
             if can < size:
                 return (RejectCode.FOK_NOT_FILLABLE,
                         f"size: only {can} of {size} is fillable within limit_price {limit}")
-        elif flags & FLAGS_NON_RESTING and book.fillable(trader, is_buy, limit, 1) == 0:
+        elif flags & FLAGS_NON_RESTING and not _can_take(book, trader, is_buy, limit):
             return self._nothing_to_take(book, trader, is_buy, limit)
         if flags & FLAG_REDUCE_ONLY:
             return None  # never increases exposure; the margin check is not needed
@@ -390,9 +474,7 @@ class Engine(SweepsMixin, QueriesMixin):
         makers = []
         filled = 0
         seq = self._seq
-        for m in matches:
-            size, price = m.size, m.price
-            maker_hash, maker = m.maker_id, m.maker_trader
+        for maker_hash, maker, price, size, maker_left in matches:  # Match fields, in order
             maker_rec = orders[maker_hash]
             maker_order = maker_rec.order
             notional = size * price // WAD
@@ -404,7 +486,7 @@ class Engine(SweepsMixin, QueriesMixin):
                 rate = maker_order.max_fee_rate
             maker_fee = -(-notional * rate // WAD)
             taker_fee = 0 if liquidation else -(-notional * taker_rate // WAD)
-            maker_isolated = bool(maker_order.flags & FLAG_ISOLATED)
+            maker_isolated = (maker_order.flags & FLAG_ISOLATED) != 0
             if is_buy:
                 ledger_fill(market, taker, maker, size, price, taker_fee, maker_fee,
                             taker_isolated, maker_isolated)
@@ -427,25 +509,26 @@ class Engine(SweepsMixin, QueriesMixin):
                 del by_market[market]
                 if not by_market:
                     del exposure[maker]
-            if m.maker_remaining == 0:
+            if maker_left == 0:
                 maker_rec.status = FILLED
                 if maker_order.expiry:
                     expiries.discard(maker_hash)
             filled += size
             makers.append(maker)
             seq += 1
-            ev = TradeExecuted(seq, ts, market, maker, taker, maker_hash, taker_hash,
-                               is_buy, size, price, maker_fee, taker_fee, liquidation)
-            out.append(ev)
+            out.append(TradeExecuted(seq, ts, market, maker, taker, maker_hash, taker_hash,
+                                     is_buy, size, price, maker_fee, taker_fee, liquidation))
+            row = (seq, ts, market, maker, taker, maker_hash, taker_hash, is_buy, size, price,
+                   maker_fee, taker_fee, liquidation)  # the event's fields, for FillHistory
             history = fills.get(maker)
             if history is None:
-                history = fills[maker] = deque(maxlen=FILL_HISTORY)
-            history.append(ev)
+                history = fills[maker] = FillHistory()
+            history.append(row)
             if taker_history is None:
                 taker_history = fills.get(taker)
                 if taker_history is None:
-                    taker_history = fills[taker] = deque(maxlen=FILL_HISTORY)
-            taker_history.append(ev)
+                    taker_history = fills[taker] = FillHistory()
+            taker_history.append(row)
         self._seq = seq
         reduce_only = self._reduce_only
         if reduce_only:
@@ -453,12 +536,6 @@ class Engine(SweepsMixin, QueriesMixin):
                 if (account, market) in reduce_only:
                     self._shrink_reduce_only(account, market, ts, out)
         return filled
-
-    def _record_fill(self, account: str, ev: TradeExecuted) -> None:
-        history = self.fills.get(account)
-        if history is None:
-            history = self.fills[account] = deque(maxlen=FILL_HISTORY)
-        history.append(ev)
 
     def _charge_liquidation_fee(self, account: str, market: int, size: int, price: int) -> int:
         from engine.core import liquidation
@@ -653,6 +730,9 @@ class Engine(SweepsMixin, QueriesMixin):
                 if not rec.order.liquidation:
                     self._use_nonce(rec.order)
         self.books = {m: _book_from_rows(m, r) for m, r in rows.items()}
+        for account, history in self.fills.items():
+            if type(history) is not FillHistory:  # a snapshot that kept the events
+                self.fills[account] = FillHistory.of(history)
         self._dispatch = self._make_dispatch()
 
     def snapshot(self) -> bytes:
@@ -671,6 +751,19 @@ class Engine(SweepsMixin, QueriesMixin):
         if not isinstance(engine, cls):
             raise SnapshotError("snapshot: does not hold an Engine")
         return engine
+
+
+def _can_take(book: Book, trader: str, is_buy: bool, limit: int) -> bool:
+    """True if a taker order of `trader` would fill anything now within `limit` (WAD),
+    i.e. `book.fillable(trader, is_buy, limit, 1) > 0`, answered from the head of the
+    best level when it belongs to someone else (almost always)."""
+    best = book._best_ask if is_buy else book._best_bid  # noqa: SLF001 - hot path
+    if best is None or (best > limit if is_buy else best < limit):
+        return False
+    level = (book._asks if is_buy else book._bids)[best]  # noqa: SLF001
+    if level[HEAD].trader != trader:
+        return True
+    return book.fillable(trader, is_buy, limit, 1) > 0
 
 
 def _book_rows(book: Book) -> tuple[int, list[tuple]]:

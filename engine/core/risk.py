@@ -186,9 +186,17 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     failed fast check, runs the exact check, which sets R to the exact requirement."""
     marks = ledger.marks
     mark = marks.get(market)
-    bound = ledger.risk_cache.get(account)
-    if bound is not None and mark is not None and _no_resting_loss(exposure, marks):
-        diff = price - mark if is_buy else mark - price
+    bound = ledger.risk_cache.get(account) if mark is not None else None
+    if bound is not None:
+        if exposure:  # _no_resting_loss, inlined: ceil(bn / bs) > mark <=> bn > mark x bs
+            for r_market, (bs, bn, ss, sn) in exposure.items():
+                r_mark = marks.get(r_market)
+                if r_mark is not None and ((bs and bn > r_mark * bs)
+                                           or (ss and sn < r_mark * ss)):
+                    bound = None
+                    break
+    if bound is not None:
+        diff = price - mark if is_buy else mark - price  # type: ignore[operator]
         loss = -((-size * diff) // WAD) if diff > 0 else 0
         grow = -((-(-((-size * mark) // WAD)) * ledger.markets[market].imf) // WAD)
         if ledger.cross_equity(account) - loss >= bound + grow:
@@ -199,16 +207,6 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     if code is None and required >= 0:
         ledger.risk_cache[account] = required
     return code
-
-
-def _no_resting_loss(exposure: dict[int, list[int]] | None, marks: dict[int, int]) -> bool:
-    """True if no resting side is priced worse than mark on average (zero price loss)."""
-    if exposure:
-        for r_market, (bs, bn, ss, sn) in exposure.items():
-            r_mark = marks.get(r_market)
-            if r_mark is not None and ((bs and bn > r_mark * bs) or (ss and sn < r_mark * ss)):
-                return False
-    return True
 
 
 def reduce_only_size(ledger: Ledger, account: str, market: int, is_buy: bool, size: int) -> int:

@@ -86,6 +86,17 @@ def check_flags(order: Order) -> Rejection | None:
     return None
 
 
+def _plain_flags() -> frozenset[int]:
+    """Every flags value `check_flags` accepts on an order without a trigger price."""
+    return frozenset(flags for flags in range(FLAGS_ALL + 1)
+                     if check_flags(Order("", 0, False, 0, 0, 0, flags)) is None)
+
+
+# Flag values a non-trigger order may carry: the engine's fast path tests membership
+# here and leaves anything else to `check_shape` for the exact rejection.
+PLAIN_FLAGS = _plain_flags()
+
+
 def check_fee_cap(order: Order, rate: int, role: str) -> Rejection | None:
     """`max_fee_rate` must cover `rate` (WAD fraction), the rate charged in `role`."""
     if order.max_fee_rate < rate:

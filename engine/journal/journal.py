@@ -37,6 +37,7 @@ import urllib.parse
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from engine.journal.errors import JournalClosed, JournalCorrupt, JournalLocked
 
@@ -56,6 +57,29 @@ _SCHEMA = (
     " payload BLOB NOT NULL,"  # codec record
     " crc INTEGER NOT NULL)",  # CRC-32 of (seq, ts_ms, payload)
 )
+
+
+# Rows go in through multi-row INSERTs of a power-of-two size (at most _MULTI rows,
+# statements cached by the connection): each is one sqlite3_step, during which SQLite
+# runs without the GIL. `executemany` would take the GIL back after every row, and a
+# thread applying commands meanwhile would make each of those waits last up to the
+# interpreter's switch interval (5 ms).
+_MULTI = 1024
+_INSERT = {
+    1 << k: "INSERT INTO journal (seq, ts_ms, payload, crc) VALUES "
+    + ",".join(["(?,?,?,?)"] * (1 << k))
+    for k in range(_MULTI.bit_length())
+}
+
+
+def _insert_rows(db: sqlite3.Connection, rows: list[tuple[int, int, bytes, int]]) -> None:
+    """INSERT every (seq, ts_ms, payload, crc) row, in order, in a few statements."""
+    done, total = 0, len(rows)
+    while done < total:
+        left = total - done
+        n = _MULTI if left >= _MULTI else 1 << (left.bit_length() - 1)
+        db.execute(_INSERT[n], list(chain.from_iterable(rows[done : done + n])))
+        done += n
 
 
 def _take_writer_lock(path: str) -> int:
@@ -210,7 +234,7 @@ class Journal:
                 raise JournalCorrupt(f"append of seq {records[0][0]} raced another writer")
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany("INSERT INTO journal (seq, ts_ms, payload, crc) VALUES (?,?,?,?)", rows)
+                _insert_rows(db, rows)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:

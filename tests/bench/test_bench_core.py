@@ -8,7 +8,11 @@ Latency is per `Engine.apply` call, measured with perf_counter_ns around it;
 throughput is commands over the summed wall time of the loop (and, as
 core_cpu_cmds_per_s, over the process's CPU time, which a shared machine
 disturbs less). The set-up state is frozen out of the garbage collector
-(gc.freeze() after warm-up); the collector stays enabled during the loop.
+(gc.freeze() after warm-up); the collector stays enabled during the loop, and
+core_gc_s reports the time it took (its full collections walk the whole engine
+state, which grows by an order record per accepted order and the fill history).
+core_latency_by_kind splits the latencies by command kind: marketable orders
+fill several makers each and set the p99.
 """
 
 from __future__ import annotations
@@ -20,13 +24,41 @@ from collections import Counter
 
 import pytest
 
+from engine.core.commands import PlaceOrder
 from engine.core.engine import Engine
 from engine.core.markets import default_markets
+from engine.core.rules import FLAGS_NON_RESTING
 from tests.bench.workload import bench_size, setup_commands, workload
 
 
 def emit(name: str, value: float, unit: str, **extra) -> None:
     print(json.dumps({"name": name, "value": value, "unit": unit, **extra}))
+
+
+def kind(cmd: object) -> str:
+    if type(cmd) is PlaceOrder:
+        return "marketable" if cmd.order.flags & FLAGS_NON_RESTING else "limit"
+    return type(cmd).__name__
+
+
+class GcClock:
+    """Wall time spent in the garbage collector, per generation (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds[info["generation"]] += time.perf_counter() - self._start
+            self.count[info["generation"]] += 1
+
+
+def percentile_us(sorted_ns: list[int], q: float) -> float:
+    return round(sorted_ns[min(len(sorted_ns) - 1, int(len(sorted_ns) * q))] / 1000, 2)
 
 
 @pytest.mark.bench
@@ -38,6 +70,8 @@ def test_bench_core__seeded_workload__prints_throughput_and_latency():
     commands = list(workload(n, seed=1))
     gc.collect()
     gc.freeze()  # the long-lived setup is not rescanned by every young collection
+    gc_clock = GcClock()
+    gc.callbacks.append(gc_clock)
     clock = time.perf_counter_ns
     apply = engine.apply
     latencies = [0] * n
@@ -49,7 +83,11 @@ def test_bench_core__seeded_workload__prints_throughput_and_latency():
         latencies[i] = clock() - t
     wall = (clock() - start) / 1e9
     cpu = time.process_time() - cpu_start
+    gc.callbacks.remove(gc_clock)
     gc.unfreeze()
+    by_kind: dict[str, list[int]] = {}
+    for cmd, ns in zip(commands, latencies):
+        by_kind.setdefault(kind(cmd), []).append(ns)
     latencies.sort()
     kinds = Counter(type(c).__name__ for c in commands)
     emit("core_cmds_per_s", round(n / wall), "commands/s", commands=n, events=events,
@@ -58,8 +96,16 @@ def test_bench_core__seeded_workload__prints_throughput_and_latency():
     # descheduled, which lands on random commands and inflates the mean and the p99
     emit("core_cpu_cmds_per_s", round(n / cpu), "commands/s", cpu_s=round(cpu, 2),
          wall_s=round(wall, 2))
-    emit("core_p50_us", round(latencies[n // 2] / 1000, 2), "us")
-    emit("core_p99_us", round(latencies[int(n * 0.99)] / 1000, 2), "us")
+    emit("core_p50_us", percentile_us(latencies, 0.5), "us")
+    emit("core_p99_us", percentile_us(latencies, 0.99), "us")
+    emit("core_gc_s", round(sum(gc_clock.seconds), 2), "s",
+         full_collections=gc_clock.count[2], full_s=round(gc_clock.seconds[2], 2))
+    split = {}
+    for name, values in sorted(by_kind.items()):
+        values.sort()
+        split[name] = {"count": len(values), "mean_us": round(sum(values) / len(values) / 1000, 2),
+                       "p50_us": percentile_us(values, 0.5), "p99_us": percentile_us(values, 0.99)}
+    emit("core_latency_by_kind", len(split), "kinds", **split)
     emit("core_resting_orders", sum(len(b) for b in engine.books.values()), "orders")
     assert engine.ledger.total_balance() == sum(c.amount for c in setup_commands()
                                                 if type(c).__name__ == "Deposit")

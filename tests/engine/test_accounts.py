@@ -7,6 +7,7 @@ computed by the code under test.
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,27 @@ class LedgerMachine(RuleBasedStateMachine):
 LedgerMachine.TestCase.settings = settings(max_examples=120, stateful_step_count=40,
                                            deadline=None)
 test_ledger_machine = LedgerMachine.TestCase
+
+
+def test_apply_fill__seeded_opens_increases_flips_and_closes__holders_and_oi_exact():
+    # holders[market] is kept incrementally (set on open, dropped on close): after every
+    # fill it must equal a recount of the non-zero positions, and the open interest the
+    # sum of the longs.
+    rng = random.Random(3)
+    actors = [TRADER, MAKER, TAKER, STRANGER]
+    ledger = ledger_with(**{role: 10**9 * W for role in ("trader", "maker", "taker", "stranger")})
+    flats = 0
+    for _ in range(2_000):
+        buyer, seller = rng.sample(actors, 2)
+        held = ledger.position(seller, ETH)
+        size = abs(held.size) if held is not None and rng.random() < 0.2 else rng.randint(1, 5) * W
+        ledger.apply_fill(ETH, buyer, seller, size, rng.randint(1_900, 2_100) * W, 0, 0,
+                          buyer_isolated=rng.random() < 0.2, seller_isolated=rng.random() < 0.2)
+        recount = {a: acct.positions[ETH] for a, acct in ledger.accounts.items()
+                   if ETH in acct.positions and acct.positions[ETH].size}
+        assert ledger.holders[ETH] == recount
+        assert all(ledger.holders[ETH][a] is recount[a] for a in recount)
+        assert ledger.open_interest[ETH] == sum(p.size for p in recount.values() if p.size > 0)
+        flats += len(recount) < len(actors)
+        ledger.check_invariants()
+    assert flats > 100  # positions really closed (and reopened) along the way

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
 import pytest
 
 from engine.core.codes import RejectCode
-from engine.core.commands import CancelOrder, Deposit, SetStake, UpdateIndex, Withdraw
+from engine.core.commands import (
+    CancelOrder,
+    Deposit,
+    PlaceOrder,
+    SetStake,
+    UpdateIndex,
+    Withdraw,
+)
 from engine.core.engine import Engine
 from engine.core.events import CancelRejected, CommandRejected, OrderRejected, WithdrawalRejected
 from engine.core.markets import default_markets
@@ -19,6 +27,7 @@ from engine.core.rules import (
     FLAG_POST_ONLY,
     FLAG_REDUCE_ONLY,
 )
+from engine.core.validation import check_shape
 from engine.core.wad import WAD
 from tests.engine.engine_helpers import (
     ETH,
@@ -290,3 +299,37 @@ def test_apply__withdraw_on_chain__recorded_even_beyond_free_collateral():
     followed = engine.apply(Withdraw(trader, 150 * 10**18, 3, on_chain=True))
     assert [type(e) for e in followed] == [Withdrawn]
     assert followed[0].cash == -50 * 10**18
+
+
+# The engine accepts the common well-formed order with one combined test and leaves
+# everything else to validation.check_shape: every verdict must be check_shape's.
+SHAPE_CODES = {1001, 1002, 1003, 1004, 1005, 1008, 1011, 1013}
+
+
+def test_apply__seeded_order_shapes__same_shape_verdict_as_check_shape():
+    rng = random.Random(7)
+    engine = funded(TRADER, MAKER, amount=10**9 * WAD)
+    specs = engine.specs
+    ts = T0 + 1_000
+    seen = set()
+    for k in range(3_000):
+        market = rng.choice((ETH, ETH, 2, 9))
+        step = specs[market].step_size if market in specs else 1
+        tick = specs[market].tick_size if market in specs else 1
+        size = rng.choice((0, -step, step, 5 * step, 5 * step + 1, 2**256))
+        price = rng.choice((0, -tick, 1_990 * WAD, 1_990 * WAD + 1, 2**256 - 2**200))
+        trigger = rng.choice((0, 0, 0, tick, tick + 1, -tick))
+        flags = rng.randrange(0, 130)
+        expiry = rng.choice((0, 0, T0 // 1000, T0 // 1000 + 2, T0 // 1000 + 3600))
+        o = order(TRADER, rng.random() < 0.5, size, price, flags=flags, trigger=trigger,
+                  expiry=expiry, market=market)
+        expected = check_shape(o, specs.get(market), ts)
+        events = engine.apply(PlaceOrder(o, k.to_bytes(32, "big"), b"", ts))
+        shape = [e for e in events if isinstance(e, OrderRejected) and e.code in SHAPE_CODES]
+        if expected is None:
+            assert shape == []
+        else:
+            assert [(e.code, e.message) for e in shape] == [(int(expected[0]), expected[1])]
+            assert len(events) == 1
+        seen.add(None if expected is None else int(expected[0]))
+    assert seen == {None} | SHAPE_CODES  # every branch was exercised

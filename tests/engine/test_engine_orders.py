@@ -5,9 +5,12 @@ ETH market: tick 0.01, step 0.001, maker 0.02%, taker 0.05%, IMF 5%, MMF 3%.
 
 from __future__ import annotations
 
+from collections import deque
+
 import pytest
 
 from engine.core.commands import CancelAll, CancelOrder, SetStake, Tick
+from engine.core.engine import Engine, FillHistory
 from engine.core.events import (
     OrderAccepted,
     OrderCancelled,
@@ -258,3 +261,30 @@ def test_apply__trigger_order_cancelled__never_fires(unused):
     events = engine.apply(UpdateIndex(ETH, 2_060 * WAD, T0 + 2_000))
     assert not of(events, OrderTriggered)
     assert not of(events, OrderCancelled) and not of(events, OrderReduced)
+
+
+def test_fills_of__trades_then_snapshot_restore__same_trade_events_as_emitted():
+    engine = funded(MAKER, TAKER)
+    place(engine, order(MAKER, False, WAD, 2_001 * WAD))
+    place(engine, order(MAKER, False, WAD, 2_002 * WAD))
+    events = place(engine, order(TAKER, True, 3 * WAD // 2, 2_002 * WAD, flags=FLAG_IOC))
+    trades = of(events, TradeExecuted)
+    assert [(t.price, t.size) for t in trades] == [(2_001 * WAD, WAD), (2_002 * WAD, WAD // 2)]
+    assert engine.fills_of(TAKER) == trades
+    assert engine.fills_of(MAKER, limit=1) == trades[1:]
+    assert engine.fills[TAKER].latest(1) == trades[1:]
+    restored = Engine.from_snapshot(engine.snapshot())
+    assert restored.fills_of(TAKER) == trades
+    assert restored.state_hash() == engine.state_hash()
+
+
+def test_from_snapshot__fill_history_of_events__converted_and_read_the_same():
+    # snapshots taken before FillHistory kept each account's fills as a deque of events
+    engine = funded(MAKER, TAKER)
+    place(engine, order(MAKER, False, WAD, 2_001 * WAD))
+    trades = of(place(engine, order(TAKER, True, WAD, 2_001 * WAD, flags=FLAG_IOC)),
+                TradeExecuted)
+    engine.fills = {a: deque(h, maxlen=1000) for a, h in engine.fills.items()}
+    restored = Engine.from_snapshot(engine.snapshot())
+    assert type(restored.fills[TAKER]) is FillHistory
+    assert restored.fills_of(TAKER) == trades == restored.fills_of(MAKER)

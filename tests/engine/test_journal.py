@@ -512,3 +512,67 @@ def test_submit__mixed_concurrent_callers_and_queries__journal_order_is_apply_or
     assert engine.applied == [default_codec().decode(p) for p in _payloads(journal)]
     assert replay(journal, ledger_factory).state_hash() == engine.state_hash()
     journal.close()
+
+
+# ---------------------------------------------------------- batched writes, pipelining
+
+
+def test_append_batch__1500_rows__split_into_multi_row_inserts_and_read_back_in_order(
+    tmp_path: Path,
+) -> None:
+    # 1500 = 1024 + 256 + 128 + 64 + 16 + 8 + 4: every statement size but the single row
+    rows = [(seq, 10 * seq, b"\x01x%x;" % seq) for seq in range(1, 1501)]
+    with Journal(tmp_path / "j.db") as journal:
+        assert journal.append_batch(rows) == 1500
+        assert journal.append_batch([(1501, 7, b"\x01N")]) == 1501
+        got = [(r.seq, r.ts_ms, r.payload) for r in journal.iter_from(1)]
+        count = journal.pragma("page_count")
+    assert got == [*rows, (1501, 7, b"\x01N")]
+    assert count > 1
+    with Journal(tmp_path / "j.db", verify_tail=None) as reopened:  # every CRC checked
+        assert reopened.last_seq() == 1501
+
+
+class WatermarkEngine(LedgerEngine):
+    """Records, with each applied command, the journal's committed watermark."""
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+        self.watermarks: list[int] = []
+
+    def apply(self, cmd: object) -> list[tuple[str, int]]:
+        self.watermarks.append(self.journal.last_seq())
+        return super().apply(cmd)
+
+
+def test_submit_async__two_tickets_in_flight__each_result_stops_at_its_own_commands(
+    tmp_path: Path,
+) -> None:
+    journal = CountingJournal(tmp_path / "j.db")
+    engine = WatermarkEngine(journal)
+    sequencer = Sequencer(engine, journal, max_batch=4)
+    first = sequencer.submit_async(commands(6))
+    second = sequencer.submit_async(commands(5, start=7))
+    deadline = time.monotonic() + 10
+    while journal.last_seq() < 11 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert journal.last_seq() == 11 and engine.applied == []  # committed, nothing applied yet
+    assert [seq for seq, _ in first.result()] == [1, 2, 3, 4, 5, 6]
+    assert engine.applied == commands(6)  # the second ticket is left for its own result()
+    assert [seq for seq, _ in second.result()] == [7, 8, 9, 10, 11]
+    assert second.last_seq == 11
+    assert engine.applied == commands(11)
+    assert all(mark >= seq for seq, mark in enumerate(engine.watermarks, start=1))
+    sequencer.close()
+    journal.close()
+
+
+def test_submit_async__events_false__applied_without_returning_events(tmp_path: Path) -> None:
+    engine = LedgerEngine()
+    with Journal(tmp_path / "j.db") as journal, Sequencer(engine, journal) as sequencer:
+        ticket = sequencer.submit_async(commands(5), events=False)
+        assert ticket.result() == []
+        assert ticket.last_seq == 5
+        assert engine.applied == commands(5)
+        assert sequencer.submit(Deposit(TRADER, WAD, 99)) == (6, [("deposited", WAD)])

@@ -397,5 +397,6 @@ def test_find_liquidatable_units__random_accounts_and_moves__equal_exact_check(a
     assert [r[4] for r in liq.liquidation_records(ledger, units)] == [
         liq.bankruptcy_price(ledger, account, market) for account, tag in units
         for market in sorted(ledger.accounts[account].positions)
-        if (tag == liq.CROSS) != ledger.accounts[account].positions[market].isolated
+        if ledger.accounts[account].positions[market].size
+        and (tag == liq.CROSS) != ledger.accounts[account].positions[market].isolated
         and tag in (liq.CROSS, market)]
