@@ -64,7 +64,7 @@ class QueriesMixin:
         history = self.fills.get(account)
         if not history or limit <= 0:
             return []
-        return list(history)[-limit:]
+        return history.latest(limit)
 
     def depth(self, market: int, levels: int = 20
               ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
