@@ -251,7 +251,8 @@ class Batcher:
             if type(e) is TradeExecuted:
                 accounts.update((e.maker, e.taker))
             else:
-                accounts.update((e.account, getattr(e, "counterparty", INSURANCE)))
+                accounts.update((e.account, e.counterparty if type(e) is AutoDeleveraged
+                                 else INSURANCE))
         if self._pending.fills and (len(self._pending.fills) + len(trades) > MAX_FILLS
                                     or len(accounts) > MAX_ACCOUNTS):
             self._cut()
@@ -268,33 +269,32 @@ class Batcher:
             self._cut()
         if p.fills and not self._forced and self._would_split_run_over_limit():
             self._cut()
-        p.fills.append(FillArgs(SignedOrder(maker_order, maker_sig),
-                                SignedOrder(taker_order, taker_sig),
-                                ev.size, ev.price, ev.maker_fee, ev.taker_fee))
-        p.seqs.append(seq)
-        p.ts_ms.append(ev.ts_ms)
-        p.accounts.add(ev.maker)
-        p.accounts.add(ev.taker)
-        p.liquidation = p.liquidation or ev.liquidation
-        for o in (maker_order, taker_order):
-            if o.expiry and (not p.min_expiry or o.expiry < p.min_expiry):
-                p.min_expiry = o.expiry
+        self._append(seq, ev.ts_ms, FillArgs(SignedOrder(maker_order, maker_sig),
+                                             SignedOrder(taker_order, taker_sig),
+                                             ev.size, ev.price, ev.maker_fee, ev.taker_fee),
+                     ev.liquidation)
 
     def _add_backstop(self, seq: int, ev: InsuranceTakeover | AutoDeleveraged) -> None:
         """A takeover or ADL leg: the fill of the counterparty's backstop order (maker)
         against the liquidated side's engine order (taker) at the bankruptcy price,
         no fees. Its legs follow the liquidation's book fills in the same batch."""
-        p = self._pending
-        if p.fills and not self._forced and len(p.fills) >= MAX_FILLS:
+        if self._pending.fills and not self._forced and self._would_split_run_over_limit():
             self._cut()
         maker = SignedOrder(*self.order_source(ev.backstop_order))
         taker = SignedOrder(*self.order_source(ev.liquidation_order))
-        p.fills.append(FillArgs(maker, taker, abs(ev.size), ev.price, 0, 0))
+        self._append(seq, ev.ts_ms, FillArgs(maker, taker, abs(ev.size), ev.price, 0, 0), True)
+
+    def _append(self, seq: int, ts_ms: int, fill: FillArgs, liquidation: bool) -> None:
+        """Add one fill to the pending batch: its accounts, and the smallest expiry."""
+        p = self._pending
+        p.fills.append(fill)
         p.seqs.append(seq)
-        p.ts_ms.append(ev.ts_ms)
-        p.accounts.add(maker.order.trader)
-        p.accounts.add(taker.order.trader)
-        p.liquidation = True
+        p.ts_ms.append(ts_ms)
+        p.liquidation = p.liquidation or liquidation
+        for o in (fill.maker.order, fill.taker.order):
+            p.accounts.add(o.trader)
+            if o.expiry and (not p.min_expiry or o.expiry < p.min_expiry):
+                p.min_expiry = o.expiry
 
     def _would_split_run_over_limit(self) -> bool:
         """A command with more fills than MAX_FILLS: cut only at the hard limit."""
