@@ -458,6 +458,21 @@ class Ledger:
         self.dirty.add(INSURANCE)
         return debt
 
+    def receive_bad_debt_cover(self, account: str, paid: int) -> int:
+        """The InsuranceFund paid `paid` (WAD quote, >= 0) into the Exchange for the
+        account's bad debt (Exchange.cover_bad_debt): the account's negative cash is
+        credited up to zero, the rest goes to insurance, as the contract splits it.
+        Returns the amount credited to the account."""
+        if paid < 0:
+            raise LedgerError(f"receive_bad_debt_cover: paid must not be negative, got {paid}")
+        acct = self.accounts.get(account)
+        credited = min(paid, max(-acct.cash, 0)) if acct is not None else 0
+        if credited:
+            acct.cash += credited
+            self.dirty.add(account)
+        self.insurance += paid - credited
+        return credited
+
     # ---- views ---------------------------------------------------------------------
     def position(self, account: str, market: int) -> Position | None:
         """The account's open position in the market, or None if flat."""

@@ -412,12 +412,7 @@ class SweepsMixin:
         insurance account, exactly as the contract splits it."""
         if self._chain_amounts_rejected(cmd, (cmd.paid,), ts, out):
             return
-        ledger = self.ledger
-        acct = ledger.accounts.get(cmd.account)
-        credited = min(cmd.paid, max(-acct.cash, 0)) if acct is not None else 0
-        if credited:
-            ledger.deposit(cmd.account, credited)
-        ledger.insurance += cmd.paid - credited
+        credited = self.ledger.receive_bad_debt_cover(cmd.account, cmd.paid)
         self._seq += 1
         out.append(BadDebtCovered(self._seq, ts, cmd.account, cmd.paid, credited))
 
