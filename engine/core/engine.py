@@ -27,15 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import fields as dataclass_fields
-from itertools import islice
 
 from engine.core import fees, risk
 from engine.core.accounts import Ledger
 from engine.core.book import HEAD, Book, Match
 from engine.core.codes import RejectCode
+from engine.core.fills import FillHistory
 from engine.core.commands import (
     CancelAll,
     CancelOrder,
@@ -79,42 +76,6 @@ from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
 from engine.core.wad import WAD
 
 SNAPSHOT_MAGIC = b"perpx-engine-snapshot-v1\n"
-FILL_HISTORY = 1000  # fills kept per account for queries (the journal keeps them all)
-
-
-class FillHistory(deque):
-    """An account's latest FILL_HISTORY fills, oldest first; iterating yields
-    `TradeExecuted` events.
-
-    Each fill is stored as the plain tuple of the event's fields. A tuple holding only
-    ints, strs, bytes and bools is untracked by the cyclic garbage collector after
-    its first young collection, so the histories (up to a million fills) are not
-    walked by every full collection, as a million event objects would be."""
-
-    __slots__ = ()
-
-    def __init__(self, rows: Iterable[tuple] = ()) -> None:
-        super().__init__(rows, maxlen=FILL_HISTORY)
-
-    def __iter__(self) -> Iterator[TradeExecuted]:
-        for row in deque.__iter__(self):
-            yield TradeExecuted(*row)
-
-    def __reduce__(self) -> tuple:
-        return FillHistory, (list(deque.__iter__(self)),)
-
-    def latest(self, limit: int) -> list[TradeExecuted]:
-        """The newest `limit` fills as events, oldest first (builds only those)."""
-        skip = max(0, len(self) - max(0, limit))
-        return [TradeExecuted(*row) for row in islice(deque.__iter__(self), skip, None)]
-
-    @classmethod
-    def of(cls, events: Iterable[TradeExecuted]) -> FillHistory:
-        """A history holding `events` (e.g. from a snapshot that kept the events)."""
-        return cls(tuple(getattr(e, f) for f in TRADE_FIELDS) for e in events)
-
-
-TRADE_FIELDS = tuple(f.name for f in dataclass_fields(TradeExecuted))
 
 
 class Engine(SweepsMixin, QueriesMixin):
