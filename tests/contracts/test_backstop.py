@@ -109,18 +109,19 @@ def test_settle__adl_that_increases_a_position__reverts(underwater, trader, stra
                                    BACKSTOP | IOC)])
 
 
-@pytest.mark.parametrize("price, fees", [(1_881 * WAD, (0, 0)), (1_880 * WAD - 1, (0, 0)),
-                                         (1_880 * WAD, (WAD, 0)), (1_880 * WAD, (0, WAD))])
+@pytest.mark.parametrize("price, fees, message", [
+    (1_881 * WAD, (0, 0), "exchange: bad backstop fill"),  # better than bankruptcy
+    (1_880 * WAD - 1, (0, 0), "exchange: price beyond bankruptcy"),  # the liquidation's check
+    (1_880 * WAD, (WAD, 0), "exchange: bad backstop fill"),
+    (1_880 * WAD, (0, WAD), "exchange: bad backstop fill"),
+])
 def test_settle__backstop_off_bankruptcy_or_with_fee__reverts(underwater, trader, maker, price,
-                                                              fees):
+                                                              fees, message):
     desk = underwater
     fill = backstop_fill(desk, trader.address, maker.address, WAD, price, BACKSTOP | IOC | RO,
                          fees)
-    with boa.reverts():
+    with boa.reverts(message):
         desk.settle([fill])
-    if price == 1_881 * WAD or fees != (0, 0):
-        with boa.reverts("exchange: bad backstop fill"):
-            desk.settle([fill])
 
 
 def test_settle__backstop_against_a_signed_order__reverts(underwater, trader, maker):
