@@ -232,8 +232,8 @@ class FundingRiskMonitor:
     """Tracks each account's funding outflow (payments > 0, WAD quote) over a rolling
     window (24 h by default, times in ms) and flags accounts whose outflow
     exceeds `outflow_fraction` (3%) of their initial margin. A flagged account
-    whose equity is below `near_maintenance` (1.25) x maintenance margin, but
-    not yet below maintenance, gets a step reduction: `step_fraction` (25%) of
+    whose equity is below `near_maintenance` (1.25) x maintenance margin and
+    below initial margin, but not yet below maintenance, gets a step reduction: `step_fraction` (25%) of
     its largest position by notional at mark, rounded down to the step size."""
 
     def __init__(
@@ -294,6 +294,8 @@ class FundingRiskMonitor:
             equity = ledger.equity(account)
             if mm == 0 or equity < mm or equity * WAD >= self.near_maintenance * mm:
                 continue
+            if equity >= ledger.initial_margin(account):
+                continue  # the Exchange takes a step order only below initial margin
             acct = ledger.accounts[account]
             best = max(
                 ((rules.notional(p.size, ledger.marks.get(m, 0)), -m, m) for m, p in

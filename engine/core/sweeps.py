@@ -43,7 +43,6 @@ from engine.core.events import (
 )
 from engine.core.funding import FundingTracker
 from engine.core.orders import Order
-from engine.core.accounts import INSURANCE
 from engine.core.rules import FLAG_BACKSTOP, FLAG_IOC, FLAG_LIQUIDATION, FLAG_REDUCE_ONLY, FLAG_STEP
 from engine.core.triggers import NEVER_MS
 from engine.core.validation import check_fee_cap
@@ -340,7 +339,7 @@ class SweepsMixin:
         liq_rec.filled, liq_rec.status = left, FILLED
         for leg in liquidation.plan_takeover_and_adl(ledger, account, market, left, bankruptcy):
             takeover = leg.kind == "takeover"
-            flags = TAKEOVER_ORDER_FLAGS if leg.counterparty == INSURANCE else ADL_ORDER_FLAGS
+            flags = TAKEOVER_ORDER_FLAGS if takeover else ADL_ORDER_FLAGS
             bs_h, _, bs_rec = self._engine_order(leg.counterparty, market, not is_buy, leg.size,
                                                  leg.price, 0, ts, flags)
             bs_rec.filled, bs_rec.status = leg.size, FILLED
@@ -360,8 +359,6 @@ class SweepsMixin:
         """Funding-risk: reduce flagged accounts near maintenance by one step each."""
         ledger = self.ledger
         for step in self.monitor.step_reductions(ledger):
-            if ledger.equity(step.account) >= ledger.initial_margin(step.account):
-                continue  # the contract takes a step order only below initial margin
             market = step.market
             bankruptcy = liquidation.bankruptcy_price(ledger, step.account, market)
             limit = self._bounded_limit(market, step.is_buy, bankruptcy)

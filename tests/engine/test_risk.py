@@ -135,6 +135,18 @@ def test_step_reductions__flagged_near_maintenance__quarter_of_largest_position(
     assert monitor.step_reductions(ledger) == []
 
 
+def test_step_reductions__near_maintenance_but_above_initial_margin__none():
+    """With near_maintenance 2 x MM (6% > IMF 5%), an account can be 'near' and still
+    meet initial margin: the Exchange would refuse its step order, so none is made."""
+    ledger, _ = flagged_setup()
+    monitor = FundingRiskMonitor(near_maintenance=2 * W)
+    monitor.record(ledger, [(TRADER, 16 * W)], 0)
+    ledger.set_mark(ETH, 950 * W)  # equity 500, IM 475, 2 x MM 570
+    assert monitor.step_reductions(ledger) == []
+    ledger.set_mark(ETH, 946 * W)  # equity 460 < IM 473: a step
+    assert monitor.step_reductions(ledger) == [StepReduction(TRADER, ETH, False, 2_500 * W // 1000)]
+
+
 def _random_case(rng: random.Random) -> tuple:
     """A seeded ledger (positions cross / isolated, marks sometimes missing, funding
     moved), the engine's exposure rows, and an order, near the margin boundary."""
