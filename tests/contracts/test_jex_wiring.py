@@ -4,8 +4,10 @@ drawn from the InsuranceFund. Exact numbers, exact revert messages."""
 
 import boa
 import pytest
+from eth_utils import keccak
 
-from engine.core.accounts import INSURANCE
+from engine.core.accounts import INSURANCE, Ledger
+from engine.core.markets import default_markets
 from engine.core.rules import fee_cap, trade_cash
 from tests.contracts.conftest import (
     ESCAPE_DELAY, ETH, ETH_PRICE, FUNDING_ROLE, GOVERNANCE_ROLE, GUARDIAN_ROLE,
@@ -186,4 +188,54 @@ def test_sweep_fees__insurance_holds_a_takeover__only_equity_above_its_margin(
     assert desk.exchange.equity(INSURANCE) == desk.exchange.initial_margin(INSURANCE)
     with boa.env.prank(stranger.address), boa.reverts("exchange: nothing to sweep"):
         desk.exchange.sweep_fees()
+    desk.check_conservation()
+
+
+ACCOUNTS_SLOT = 2  # Exchange storage: _accounts (HashMap[address, uint256])
+
+
+def _word_slot(account: str) -> int:
+    """Vyper's HashMap slot: keccak256(slot ++ key), both as 32-byte words."""
+    return int.from_bytes(keccak(ACCOUNTS_SLOT.to_bytes(32, "big")
+                                 + bytes.fromhex(account[2:]).rjust(32, b"\0")), "big")
+
+
+def _set_cash(desk, account: str, cash: int) -> None:
+    """Rewrite the cash bits (low 128, two's complement) of an account word."""
+    slot = _word_slot(account)
+    word = boa.env.get_storage(desk.exchange.address, slot)
+    assert desk.exchange.cash(account) == (word & (2**128 - 1)) - (
+        2**128 if word & 2**127 else 0)  # the layout this test assumes
+    boa.env.set_storage(desk.exchange.address, slot,
+                        (word & ~(2**128 - 1)) | (cash & (2**128 - 1)))
+
+
+@pytest.mark.parametrize("fund_usdc, debt", [(1_000, 40 * WAD + 7), (25, 40 * WAD)])
+def test_cover_bad_debt__flat_account_below_zero__split_equals_engine_ledger(
+        jex_desk, trader, stranger, fund_usdc, debt):
+    """A flat account at -debt (the insurance account holding its counterpart, so the
+    tokens still cover every balance): the fund pays what it can, rounded up to token
+    units; the account is credited up to zero, the rest goes to insurance -- exactly
+    what engine.core.accounts.Ledger.receive_bad_debt_cover does with the same amount."""
+    desk = jex_desk
+    desk.fund(trader, 100 * USDC)
+    _set_cash(desk, trader.address, -debt)
+    _set_cash(desk, INSURANCE, 100 * WAD + debt)
+    desk.check_conservation()
+    desk.usdc.mint(stranger.address, fund_usdc * USDC)
+    with boa.env.prank(stranger.address):
+        desk.usdc.approve(desk.ifund.address, fund_usdc * USDC)
+        desk.ifund.contribute(fund_usdc * USDC)
+    desk.exchange.cover_bad_debt(trader.address)
+    paid = (desk.ifund.total_bad_debt_covered()) * 10**12
+    assert paid == min(fund_usdc * USDC, debt // 10**12 + 1) * 10**12
+
+    ledger = Ledger({m.market_id: m for m in default_markets()})
+    ledger.deposit(trader.address, 1)
+    ledger.accounts[trader.address].cash = -debt
+    ledger.insurance = 100 * WAD + debt
+    credited = ledger.receive_bad_debt_cover(trader.address, paid)
+    assert desk.exchange.cash(trader.address) == ledger.accounts[trader.address].cash
+    assert desk.exchange.insurance() == ledger.insurance
+    assert credited == min(paid, debt)
     desk.check_conservation()
