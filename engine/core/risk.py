@@ -233,8 +233,9 @@ class FundingRiskMonitor:
     window (24 h by default, times in ms) and flags accounts whose outflow
     exceeds `outflow_fraction` (3%) of their initial margin. A flagged account
     whose equity is below `near_maintenance` (1.25) x maintenance margin and
-    below initial margin, but not yet below maintenance, gets a step reduction: `step_fraction` (25%) of
-    its largest position by notional at mark, rounded down to the step size."""
+    below initial margin, but not yet below maintenance, gets a step reduction:
+    `step_fraction` (25%) of its largest position by notional at mark, rounded
+    down to the step size."""
 
     def __init__(
         self,
