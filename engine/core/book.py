@@ -352,6 +352,17 @@ class Book:
                 return size
         return total
 
+    def can_take(self, trader: str, is_buy: bool, limit_price: int) -> bool:
+        """True if a taker order of `trader` would fill anything now within `limit_price`
+        (WAD): `fillable(trader, is_buy, limit_price, 1) > 0`, answered from the head of
+        the best level when it belongs to someone else (almost always)."""
+        best = self._best_ask if is_buy else self._best_bid
+        if best is None or (best > limit_price if is_buy else best < limit_price):
+            return False
+        if (self._asks if is_buy else self._bids)[best][HEAD].trader != trader:
+            return True
+        return self.fillable(trader, is_buy, limit_price, 1) > 0
+
     def would_cross(self, is_buy: bool, price: int) -> bool:
         """True if an order at `price` (WAD) would trade now, i.e. cannot be post-only."""
         if is_buy:

@@ -30,7 +30,7 @@ import pickle
 
 from engine.core import fees, risk
 from engine.core.accounts import Ledger
-from engine.core.book import HEAD, Book, Match
+from engine.core.book import Book, Match
 from engine.core.codes import RejectCode
 from engine.core.fills import FillHistory
 from engine.core.commands import (
@@ -306,7 +306,7 @@ class Engine(SweepsMixin, QueriesMixin):
             if can < size:
                 return (RejectCode.FOK_NOT_FILLABLE,
                         f"size: only {can} of {size} is fillable within limit_price {limit}")
-        elif flags & FLAGS_NON_RESTING and not _can_take(book, trader, is_buy, limit):
+        elif flags & FLAGS_NON_RESTING and not book.can_take(trader, is_buy, limit):
             return self._nothing_to_take(book, trader, is_buy, limit)
         if flags & FLAG_REDUCE_ONLY:
             return None  # never increases exposure; the margin check is not needed
@@ -712,19 +712,6 @@ class Engine(SweepsMixin, QueriesMixin):
         if not isinstance(engine, cls):
             raise SnapshotError("snapshot: does not hold an Engine")
         return engine
-
-
-def _can_take(book: Book, trader: str, is_buy: bool, limit: int) -> bool:
-    """True if a taker order of `trader` would fill anything now within `limit` (WAD),
-    i.e. `book.fillable(trader, is_buy, limit, 1) > 0`, answered from the head of the
-    best level when it belongs to someone else (almost always)."""
-    best = book._best_ask if is_buy else book._best_bid  # noqa: SLF001 - hot path
-    if best is None or (best > limit if is_buy else best < limit):
-        return False
-    level = (book._asks if is_buy else book._bids)[best]  # noqa: SLF001
-    if level[HEAD].trader != trader:
-        return True
-    return book.fillable(trader, is_buy, limit, 1) > 0
 
 
 def _book_rows(book: Book) -> tuple[int, list[tuple]]:

@@ -328,6 +328,17 @@ def test_fillable__own_orders_excluded__equals_what_match_fills() -> None:
     assert sum(f.size for f in fills) == 4 * WAD
 
 
+def test_can_take__own_order_at_head__equals_fillable_of_one_step() -> None:
+    book = book_with_asks((1, TRADER, 100, 2), (2, MAKER, 101, 1), (3, TRADER, 102, 4))
+    for trader in (TRADER, MAKER, TAKER):
+        for limit in (99, 100, 101, 102):
+            assert book.can_take(trader, True, limit * WAD) == (
+                book.fillable(trader, True, limit * WAD, 1) > 0), (trader, limit)
+    assert not book.can_take(TRADER, True, 100 * WAD)  # only its own order at 100
+    assert book.can_take(TRADER, True, 101 * WAD)
+    assert not book.can_take(TAKER, False, 200 * WAD)  # no bids
+
+
 def test_fillable__size_smaller_than_book__returns_size() -> None:
     book = book_with_asks((1, MAKER, 100, 5))
     assert book.fillable(TAKER, True, 100 * WAD, 3 * WAD) == 3 * WAD
