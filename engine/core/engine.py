@@ -213,9 +213,7 @@ class Engine(SweepsMixin, QueriesMixin):
         elif flags & FLAGS_NON_RESTING:
             maker = False
         else:  # a resting-capable limit order is charged as maker unless it crosses now
-            book = self.books[market]
-            best = book._best_ask if is_buy else book._best_bid  # noqa: SLF001 - hot path
-            maker = best is None or (limit < best if is_buy else limit > best)
+            maker = not self.books[market].would_cross(is_buy, limit)
         rate = rates[0] if maker else rates[1]
         if order.max_fee_rate < rate:
             bad = check_fee_cap(order, rate, "maker" if maker else "taker")
