@@ -49,15 +49,11 @@ from engine.core.errors import InvalidCommand, InvalidMarket, InvariantViolation
 from engine.core.events import (
     CancelRejected,
     CommandRejected,
-    Deposited,
     OrderAccepted,
     OrderCancelled,
     OrderReduced,
     OrderRejected,
-    StakeUpdated,
     TradeExecuted,
-    Withdrawn,
-    WithdrawalRejected,
 )
 from engine.core.markets import MarketSpec
 from engine.core.orders import Order
@@ -70,6 +66,7 @@ from engine.core.rules import (
     FLAGS_NON_RESTING,
 )
 from engine.core.sweeps import SweepsMixin
+from engine.core.transfers import TransfersMixin
 from engine.core.triggers import NEVER_MS, ExpiryQueue, TriggerBook
 from engine.core.validation import PLAIN_FLAGS, UINT256_MAX, check_fee_cap, check_shape
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
@@ -78,7 +75,7 @@ from engine.core.wad import WAD
 SNAPSHOT_MAGIC = b"perpx-engine-snapshot-v1\n"
 
 
-class Engine(SweepsMixin, QueriesMixin):
+class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
     """The matching, risk and funding engine over `markets` (see the module docstring)."""
 
     __slots__ = (
@@ -610,49 +607,6 @@ class Engine(SweepsMixin, QueriesMixin):
         orders = self.orders
         for h in sorted(hashes, key=lambda x: orders[x].seq):
             self._cancel_one(h, orders[h], reason, ts, out)
-
-    # ---------------------------------------------------------------- accounts
-
-    def _deposit(self, cmd: Deposit, ts: int, out: list) -> None:
-        if cmd.amount <= 0:
-            self._seq += 1
-            out.append(CommandRejected(self._seq, ts, "Deposit",
-                                       int(RejectCode.AMOUNT_NOT_POSITIVE),
-                                       f"amount: must be > 0 (WAD quote), got {cmd.amount}"))
-            return
-        self.ledger.deposit(cmd.account, cmd.amount)
-        self._seq += 1
-        out.append(Deposited(self._seq, ts, cmd.account, cmd.amount,
-                             self.ledger.accounts[cmd.account].cash))
-
-    def _withdraw(self, cmd: Withdraw, ts: int, out: list) -> None:
-        code = self.ledger.withdraw(cmd.account, cmd.amount, enforce_margin=not cmd.on_chain)
-        self._seq += 1
-        if code is not None:
-            code = RejectCode(code)
-            if code == RejectCode.AMOUNT_NOT_POSITIVE:
-                message = f"amount: must be > 0 (WAD quote), got {cmd.amount}"
-            else:
-                free = self.ledger.free_collateral(cmd.account)
-                message = f"amount: {cmd.amount} exceeds free collateral {free}"
-            out.append(WithdrawalRejected(self._seq, ts, cmd.account, cmd.amount, int(code),
-                                          message))
-            return
-        out.append(Withdrawn(self._seq, ts, cmd.account, cmd.amount,
-                             self.ledger.accounts[cmd.account].cash))
-
-    def _set_stake(self, cmd: SetStake, ts: int, out: list) -> None:
-        if cmd.stake < 0:
-            self._seq += 1
-            out.append(CommandRejected(self._seq, ts, "SetStake", int(RejectCode.STAKE_NEGATIVE),
-                                       f"stake: must be >= 0 (WAD JEX), got {cmd.stake}"))
-            return
-        self.ledger.set_stake(cmd.account, cmd.stake)
-        for market in self.specs:
-            self._rates.pop((cmd.account, market), None)
-        self._seq += 1
-        out.append(StakeUpdated(self._seq, ts, cmd.account, cmd.stake,
-                                fees.stake_discount(cmd.stake)))
 
     # ------------------------------------------------------------- state hash
 

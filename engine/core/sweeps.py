@@ -24,14 +24,12 @@ import hashlib
 
 from engine.core import liquidation, risk
 from engine.core.codes import RejectCode
-from engine.core.commands import CoverBadDebt, PlaceOrder, SweepFees, Tick, UpdateIndex
+from engine.core.commands import PlaceOrder, Tick, UpdateIndex
 from engine.core.events import (
     AccountFlagged,
     AutoDeleveraged,
-    BadDebtCovered,
     CircuitBreakerTripped,
     CommandRejected,
-    FeesSwept,
     FundingApplied,
     InsuranceTakeover,
     LiquidationStarted,
@@ -378,40 +376,6 @@ class SweepsMixin:
             out.append(PositionStepReduced(seq, ts, step.account, market, h, step.is_buy,
                                            step.size, filled))
             out.extend(trades)
-
-    # ------------------------------------------------------------ chain transfers
-
-    def _chain_amounts_rejected(self, cmd: object, amounts: tuple[int, ...], ts: int,
-                                out: list) -> bool:
-        if all(a >= 0 for a in amounts):
-            return False
-        self._seq += 1
-        out.append(CommandRejected(self._seq, ts, type(cmd).__name__,
-                                   int(RejectCode.AMOUNT_NOT_POSITIVE),
-                                   f"amount: must not be negative, got {amounts}"))
-        return True
-
-    def _sweep_fees(self, cmd: SweepFees, ts: int, out: list) -> None:
-        """Follow the chain's sweep_fees (anyone may call it): the fee pool and the
-        insurance account's cash lose what went to the FeeRouter and the InsuranceFund
-        (WAD quote); the Exchange already checked and paid it."""
-        if self._chain_amounts_rejected(cmd, (cmd.fees, cmd.insurance), ts, out):
-            return
-        ledger = self.ledger
-        ledger.fee_pool -= cmd.fees
-        ledger.insurance -= cmd.insurance
-        self._seq += 1
-        out.append(FeesSwept(self._seq, ts, cmd.fees, cmd.insurance, ledger.insurance))
-
-    def _cover_bad_debt(self, cmd: CoverBadDebt, ts: int, out: list) -> None:
-        """Follow Exchange.cover_bad_debt: the InsuranceFund paid `paid` WAD quote; the
-        account's negative cash is credited up to zero and the rest goes to the
-        insurance account, exactly as the contract splits it."""
-        if self._chain_amounts_rejected(cmd, (cmd.paid,), ts, out):
-            return
-        credited = self.ledger.receive_bad_debt_cover(cmd.account, cmd.paid)
-        self._seq += 1
-        out.append(BadDebtCovered(self._seq, ts, cmd.account, cmd.paid, credited))
 
     def _sweeps_digest(self, h: "hashlib._Hash") -> None:
         for market in sorted(self.specs):
