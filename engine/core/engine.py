@@ -628,21 +628,23 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
     # --------------------------------------------------------------- snapshot
 
     def __getstate__(self) -> dict:
-        state = {name: getattr(self, name) for name in self.__slots__ if name != "_dispatch"}
-        # Books are linked lists; pickling them directly would recurse once per order.
-        state["books"] = {m: _book_rows(b) for m, b in self.books.items()}
-        return state
+        # books pickle as flat rows (Book.__reduce__), not as their linked queues
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_dispatch"}
 
     def __setstate__(self, state: dict) -> None:
-        rows = state.pop("books")
         for name, value in state.items():
             setattr(self, name, value)
         if "_nonces" not in state:  # a snapshot from before nonce tracking: rebuild it
             self._nonces = {}
             for rec in self.orders.values():
-                if not rec.order.liquidation:
+                if not rec.order.engine_made:
                     self._use_nonce(rec.order)
-        self.books = {m: _book_from_rows(m, r) for m, r in rows.items()}
+        for market, book in self.books.items():
+            if not isinstance(book, Book):  # older snapshots: (next seq, rows seq first)
+                next_seq, rows = book
+                self.books[market] = Book.restore(market, next_seq, [
+                    (oid, trader, is_buy, price, left, seq)
+                    for seq, oid, trader, is_buy, price, left in rows])
         for account, history in self.fills.items():
             if type(history) is not FillHistory:  # a snapshot that kept the events
                 self.fills[account] = FillHistory.of(history)
@@ -665,20 +667,3 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
             raise SnapshotError("snapshot: does not hold an Engine")
         return engine
 
-
-def _book_rows(book: Book) -> tuple[int, list[tuple]]:
-    """(next seq, resting orders as plain tuples in arrival order)."""
-    rows = sorted((r.seq, r.order_id, r.trader, r.is_buy, r.price, r.remaining)
-                  for r in book.orders())
-    return book.next_seq, rows
-
-
-def _book_from_rows(market: int, data: tuple[int, list[tuple]]) -> Book:
-    """Rebuild a book with the same orders, priorities and seq numbers as `_book_rows` saw."""
-    next_seq, rows = data
-    book = Book(market)
-    for seq, order_id, trader, is_buy, price, remaining in rows:
-        book._next_seq = seq  # noqa: SLF001 - restore the original seq of each order
-        book.insert(order_id, trader, is_buy, price, remaining)
-    book._next_seq = next_seq  # noqa: SLF001
-    return book

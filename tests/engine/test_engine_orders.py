@@ -288,3 +288,18 @@ def test_from_snapshot__fill_history_of_events__converted_and_read_the_same():
     restored = Engine.from_snapshot(engine.snapshot())
     assert type(restored.fills[TAKER]) is FillHistory
     assert restored.fills_of(TAKER) == trades == restored.fills_of(MAKER)
+
+
+def test_setstate__books_as_older_rows__same_book_and_state_hash():
+    # snapshots before books pickled themselves stored (next seq, rows seq first)
+    engine = funded(MAKER, TAKER)
+    place(engine, order(MAKER, False, WAD, 2_001 * WAD))
+    place(engine, order(MAKER, False, 2 * WAD, 2_001 * WAD))
+    place(engine, order(TAKER, True, WAD, 1_999 * WAD))
+    state = engine.__getstate__()
+    state["books"] = {m: (b.next_seq, [(r[5], *r[:5]) for r in b.rows()])
+                      for m, b in engine.books.items()}
+    restored = Engine.__new__(Engine)
+    restored.__setstate__(state)
+    assert restored.state_hash() == engine.state_hash()
+    assert restored.books[ETH].rows() == engine.books[ETH].rows()
