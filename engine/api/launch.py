@@ -22,6 +22,7 @@ from typing import Any
 from rich.console import Console
 
 from engine.api.errors import ApiError
+from engine import gcpolicy
 from engine.api.ratelimit import RateLimit
 from engine.api.server import ApiServer
 from engine.api.service import ExchangeService
@@ -67,6 +68,7 @@ def serve_without_chain(data: Path, out: Path, host: str, port: int, rate: RateL
 
     with console.status("recovering the engine from its journal"):
         stack = open_stack(data, host=host, port=port, dev=True, rate_limit=rate)
+    gcpolicy.install(stack.sequencer)  # a long-running process: see engine/gcpolicy.py
     domain = stack.service.domain
     out.mkdir(parents=True, exist_ok=True)
     info = {"chain": None, "rpc_url": None, "chain_id": domain.chain_id,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine import gcpolicy
 from engine.api.ratelimit import RateLimit
 from engine.api.server import ApiServer
 from engine.api.service import ExchangeService
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stack = open_stack(args.data, host=args.host, port=args.port, dev=args.dev,
                        rate_limit=RateLimit(args.rate, args.burst))
+    gcpolicy.install(stack.sequencer)  # a long-running process: see engine/gcpolicy.py
     ready = {"listening": stack.server.url, "last_seq": stack.sequencer.last_seq}
     try:
         stack.server.serve_forever(lambda: print(json.dumps(ready), flush=True))

@@ -30,6 +30,7 @@ from typing import Any
 
 from rich.console import Console
 
+from engine import gcpolicy
 from engine.chain.anvil import Anvil
 from engine.chain.artifacts import compile_contracts
 from engine.chain.deploy import Deployment, deploy_all
@@ -85,6 +86,7 @@ def run_up(chain_kind: str = "pyevm", data_dir: Path = Path(".perpx"), *, tick_s
         run_dir = Path(data_dir) / f"run-{int(time.time())}"
         node = ExchangeNode(chain, d, run_dir, batch_max_fills=batch_max_fills,
                             batch_max_age_s=batch_max_age_s)
+        gcpolicy.install(node.sequencer)  # a long-running process: see engine/gcpolicy.py
         out.print(f"[bold]perpx up[/] chain {chain_kind} "
                   f"{'at ' + anvil.url if anvil else '(in process)'} id {chain.chain_id}")
         out.print(f"  Exchange {d.exchange.address}  Markets {d.markets.address}  "

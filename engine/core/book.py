@@ -81,7 +81,7 @@ class Resting:
         self.price = price
         self.remaining = remaining
         self.seq = seq
-        self._prev: Resting | None = None  # neighbours in its level's queue; stale once removed
+        self._prev: Resting | None = None  # neighbours in its level's queue; None once removed
         self._next: Resting | None = None
 
     def _fields(self) -> Row:
@@ -495,7 +495,9 @@ class Book:
                     del own[order_id]
                     if not own:
                         del by_trader[maker]
-                order = order._next
+                # a taken order keeps no link: consumed neighbours would otherwise point
+                # at each other, a cycle only the garbage collector frees
+                order._next, order = None, order._next
                 if not left:
                     break
             if order is not None:  # left == 0 inside this level
@@ -525,6 +527,7 @@ class Book:
             if not own:
                 del by_trader[order.trader]
         prev, nxt = order._prev, order._next
+        order._prev = order._next = None  # see _take: no links out of the book
         if prev is None and nxt is None:  # the only order of its level
             self._drop_level(order.is_buy, order.price)
             return
