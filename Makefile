@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 export MPLBACKEND := Agg
 
-.PHONY: setup compile test test-fast demo bench bench-gas anvil clean
+.PHONY: setup compile test demo bench bench-gas anvil clean
 
 $(STAMP): requirements.lock
 	$(PY) -m venv $(VENV)
@@ -29,8 +29,9 @@ anvil: $(ANVIL)
 compile: setup
 	$(BIN)/ape compile
 
+# two workers, each test file whole on one of them (module fixtures deploy once)
 test: compile anvil
-	$(BIN)/pytest -q -m "not bench and not slow" tests
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not bench and not slow" tests
 
 demo: compile
 	$(BIN)/perpx demo

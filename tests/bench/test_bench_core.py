@@ -10,7 +10,7 @@ core_cpu_cmds_per_s, over the process's CPU time, which a shared machine
 disturbs less). The set-up state is frozen out of the garbage collector
 (gc.freeze() after warm-up); the collector stays enabled during the loop, under
 the policy a serving process installs (engine/gcpolicy.py: a young collection and
-a freeze every 100,000 commands, timed with the command that triggers it), and
+a freeze every 20,000 commands, timed with the command that triggers it), and
 core_gc_s reports the time it took. core_max_us is the longest command, the
 collector's pauses included.
 core_latency_by_kind splits the latencies by command kind: marketable orders
