@@ -73,10 +73,16 @@ def _is_wide(is_long: bool, key: Key) -> bool:
     return (key[0] - key[1] if is_long else key[1] - key[0]) > NARROW
 
 
+def _excess(size: int, mark: int, mmf: int) -> int:
+    """rules.position_value(size, mark) - rules.margin_requirement(size, mark, mmf) in
+    plain integer steps: a position's term in equity - maintenance margin (WAD)."""
+    notional = -((-abs(size) * mark) // WAD)  # ceil(|size| x mark / W)
+    return (size * mark) // WAD + (-notional * mmf) // WAD
+
+
 def _below(const: int, size: int, mmf: int, mark: int) -> bool:
     """Exact: const + position_value(size, mark) < margin_requirement(size, mark, mmf)."""
-    notional = -((-abs(size) * mark) // WAD)  # ceil(|size| x mark / W)
-    return const + (size * mark) // WAD + (-notional * mmf) // WAD < 0
+    return const + _excess(size, mark, mmf) < 0
 
 
 class _Lists:
@@ -184,7 +190,7 @@ class _MultiBook:
         if self.lists is not None:
             _sweep(self.lists, mark, out, exact)
             return
-        for account, (const, size, mmf) in self.table.items():
+        for account, (const, size, mmf) in self.table.items():  # _below, inlined
             notional = -((-abs(size) * mark) // WAD)  # ceil(|size| x mark / W)
             if const + (size * mark) // WAD + (-notional * mmf) // WAD < 0:
                 out.append((account, CROSS))
@@ -216,9 +222,7 @@ class LiquidationIndex:
         """Exact check of a cross account with several positions, from its cached terms."""
         total, terms = self.multi_data[account]
         for market, size, mmf in terms:
-            mark = marks.get(market, 0)
-            notional = -((-abs(size) * mark) // WAD)  # rules.margin_requirement, step 1
-            total += (size * mark) // WAD + (-notional * mmf) // WAD
+            total += _excess(size, marks.get(market, 0), mmf)
         return total < 0
 
     def multi_constant(self, account: str, market: int, marks: dict[int, int]
@@ -232,9 +236,7 @@ class LiquidationIndex:
             if m == market:
                 size, mmf = s, f
                 continue
-            mark = marks.get(m, 0)
-            notional = -((-abs(s) * mark) // WAD)
-            total += (s * mark) // WAD + (-notional * f) // WAD
+            total += _excess(s, marks.get(m, 0), f)
         return total, size, mmf
 
     def book(self, market: int, marks: dict[int, int]) -> _MultiBook:
@@ -463,10 +465,8 @@ def _records_of_multi(ledger: Ledger, multi_data: dict, unit: Unit
     for market in sorted(acct.positions):
         pos = acct.positions[market]
         if pos.size and (pos.isolated and market == tag or not pos.isolated and tag == CROSS):
-            equity = (ledger.isolated_equity(account, market) if pos.isolated
-                      else ledger.cross_equity(account))
             out.append((account, market, pos.size < 0, abs(pos.size),
-                        rules.bankruptcy_price(pos.size, marks[market], equity)))
+                        bankruptcy_price(ledger, account, market)))
     return out
 
 

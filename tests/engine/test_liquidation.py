@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine.core import liquidation as liq
+from engine.core import rules
 from engine.core.accounts import INSURANCE, Ledger
 from engine.core.markets import default_markets
 
@@ -400,3 +401,11 @@ def test_find_liquidatable_units__random_accounts_and_moves__equal_exact_check(a
         if ledger.accounts[account].positions[market].size
         and (tag == liq.CROSS) != ledger.accounts[account].positions[market].isolated
         and tag in (liq.CROSS, market)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(-10**24, 10**24), mark=st.integers(0, 10**26),
+       mmf=st.integers(0, 10**18))
+def test_excess__any_position__equals_value_minus_maintenance_of_rules(size, mark, mmf):
+    assert liq._excess(size, mark, mmf) == (rules.position_value(size, mark)
+                                            - rules.margin_requirement(size, mark, mmf))
