@@ -417,9 +417,6 @@ class Ledger:
                                    if isolated else 0)
         return realized
 
-    def _track_open_interest(self, market: int, old: int, new: int) -> None:
-        self.open_interest[market] += max(new, 0) - max(old, 0)
-
     def transfer_position(self, market: int, from_account: str, to_account: str, size: int,
                           price: int) -> FillResult:
         """Move `size` (WAD base, > 0, at most |position|) of from_account's position

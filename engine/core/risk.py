@@ -156,7 +156,7 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
         worst = max(abs(held + buys), abs(held - sells))
         if held and pos.isolated:  # type: ignore[union-attr]
             worst = max(0, worst - abs(held))
-        required += -((-(-((-worst * mark) // WAD)) * specs[market].imf) // WAD)
+        required += -((-(-((-worst * mark) // WAD)) * specs[market].imf) // WAD)  # as above
     for m, p in positions.items():
         # a cross position in a market without orders; an isolated one needs nothing more
         if p.size and not p.isolated and m != market and not (exposure and m in exposure):
