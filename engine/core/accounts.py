@@ -141,12 +141,14 @@ class Ledger:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.pop("risk_cache", None)  # a cache, not state: never snapshotted
+        state.pop("risk_cache", None)  # caches, not state: never snapshotted (the
+        state.pop("liq_index", None)  # liquidation index is rebuilt by its first sweep)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.risk_cache = {}
+        self.liq_index = None
 
     # ---- pools -----------------------------------------------------------------
     @property

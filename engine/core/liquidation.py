@@ -15,8 +15,10 @@ threshold. Two integer bounds bracket it: beyond `sure` the unit is surely
 liquidatable, before `safe` surely not; they are a few wei apart (at most
 `NARROW`; dust positions, whose bounds are further apart, sit in a small
 "wide" set checked exactly). Units sit in per-market sorted lists keyed
-(safe, sure, unit), so a sweep bisects twice: everything past `mark +- NARROW`
+(safe, sure, unit, terms), so a sweep bisects twice: everything past `mark +- NARROW`
 is taken whole at C speed, the few units inside the band are checked exactly.
+A single-position unit's key carries its pricing terms (the `unit_terms` entry), so
+that `find_liquidation_records` prices the units it finds without looking them up.
 
 Single-position units (a cross part with one position, or an isolated
 position) are keyed once, when the ledger marks their account dirty. A cross
@@ -27,7 +29,8 @@ way once it serves a second sweep at the same other marks; a move of another
 market's mark rebuilds it, checked account by account until then (see
 `_MultiBook`).
 
-`liquidation_records` prices the liquidation orders from the same constants.
+`liquidation_records` and `find_liquidation_records` price the liquidation orders
+from the same constants.
 
 All amounts WAD; the insurance fund's own account is never liquidated.
 """
@@ -52,21 +55,24 @@ _unit_of = itemgetter(2)
 _account_of = itemgetter(0)
 
 Unit = tuple[str, int]
-Key = tuple[int, int, Unit]  # (safe, sure, unit), WAD price bounds
+Terms = tuple[int, int, int, int]  # (market, size, q, r): see LiquidationIndex.unit_terms
+Key = tuple[int, int, Unit, Terms | None]  # (safe, sure, unit, terms), WAD price bounds
 
 
-def unit_key(size: int, mmf: int, const: int, unit: Unit) -> tuple[bool, Key]:
-    """(is_long, (safe, sure, unit)) for a unit with `equity - MM = const +
-    floor(size*m/W) - ceil(ceil(|size|*m/W)*mmf/W)` at mark m (all WAD).
+def unit_key(size: int, mmf: int, const: int, unit: Unit, terms: Terms | None = None
+             ) -> tuple[bool, Key]:
+    """(is_long, (safe, sure, unit, terms)) for a unit with `equity - MM = const +
+    floor(size*m/W) - ceil(ceil(|size|*m/W)*mmf/W)` at mark m (all WAD); `terms`
+    rides along (keys of one list never tie before it: a unit is in a list once).
 
     Long: surely liquidatable when m < sure, never when m >= safe (sure <= safe).
     Short: surely liquidatable when m > sure, never when m <= safe (safe <= sure).
     The terms differ from (size*m*(W -+ mmf))/W^2 by less than 3 wei of quote."""
     if size > 0:
         den = size * (WAD - mmf)
-        return True, (-(((const - 3) * _W2) // den), -((const * _W2) // den), unit)
+        return True, (-(((const - 3) * _W2) // den), -((const * _W2) // den), unit, terms)
     den = -size * (WAD + mmf)
-    return False, (floor_div((const - 3) * _W2, den), floor_div(const * _W2, den), unit)
+    return False, (floor_div((const - 3) * _W2, den), floor_div(const * _W2, den), unit, terms)
 
 
 def _is_wide(is_long: bool, key: Key) -> bool:
@@ -110,23 +116,24 @@ class _Lists:
         else:
             (self.longs if is_long else self.shorts).remove(key)
 
-    def sweep(self, mark: int, sure: list[Unit], band: list[tuple[Key, bool]],
+    def sweep(self, mark: int, sure: list[Key], band: list[tuple[Key, bool]],
               wide: list[tuple[Unit, tuple[int, int, int]]]) -> None:
-        """Append the units surely liquidatable at `mark` to `sure`, the ones within
-        NARROW of their bounds to `band` (with is_long), the wide ones to `wide`."""
+        """Append the keys of the units surely liquidatable at `mark` to `sure`, the
+        ones within NARROW of their bounds to `band` (with is_long), the wide units
+        to `wide`."""
         longs = self.longs
         if longs:
             lo = longs.bisect_left((mark + 1,))  # safe > mark: maybe
             hi = longs.bisect_left((mark + NARROW + 1,))  # sure >= safe - NARROW > mark
             if hi < len(longs):
-                sure.extend(map(_unit_of, longs.islice(hi)))
+                sure.extend(longs.islice(hi))
             band.extend((key, True) for key in longs.islice(lo, hi))
         shorts = self.shorts
         if shorts:
             hi = shorts.bisect_left((mark,))  # safe < mark: maybe
             lo = shorts.bisect_left((mark - NARROW,))  # sure <= safe + NARROW < mark
             if lo:
-                sure.extend(map(_unit_of, shorts.islice(0, lo)))
+                sure.extend(shorts.islice(0, lo))
             band.extend((key, False) for key in shorts.islice(lo, hi))
         if self.wide:
             wide.extend(self.wide.items())
@@ -182,8 +189,9 @@ class _MultiBook:
             is_long, key = self.placed.pop(account)
             self.lists.remove(is_long, key, (account, CROSS))
 
-    def sweep(self, mark: int, out: list[Unit], exact: Callable[[Unit], bool]) -> None:
-        """Append every account liquidatable at `mark` (WAD) as (account, CROSS), exactly."""
+    def sweep(self, mark: int, out: list[Key], exact: Callable[[Unit], bool]) -> None:
+        """Append a key of every account liquidatable at `mark` (WAD), exactly; its unit
+        is (account, CROSS), its terms None."""
         self.uses += 1
         if self.lists is None and self.uses > 1:
             self.key_all()  # served a second sweep at the same other marks: worth keying
@@ -193,7 +201,7 @@ class _MultiBook:
         for account, (const, size, mmf) in self.table.items():  # _below, inlined
             notional = -((-abs(size) * mark) // WAD)  # ceil(|size| x mark / W)
             if const + (size * mark) // WAD + (-notional * mmf) // WAD < 0:
-                out.append((account, CROSS))
+                out.append((0, 0, (account, CROSS), None))
 
 
 class LiquidationIndex:
@@ -310,11 +318,11 @@ class LiquidationIndex:
         entries = []
         for market, tag, size, const in units:
             unit, mmf = (account, tag), mmfs[market]
-            is_long, key = unit_key(size, mmf, const, unit)
+            terms = self.unit_terms[unit] = (market, size, *divmod(const * WAD, size))
+            is_long, key = unit_key(size, mmf, const, unit, terms)
             placed = self.singles[market][0 if tag == CROSS else 1].add(
                 is_long, key, (size, mmf, const))
             entries.append((market, tag == CROSS, is_long, key if placed else None, unit))
-            self.unit_terms[unit] = (market, size, *divmod(const * WAD, size))
         if entries:
             self.entries[account] = entries
 
@@ -342,19 +350,19 @@ def unit_is_liquidatable(ledger: Ledger, account: str, tag: int) -> bool:
     return ledger.isolated_equity(account, tag) < mm
 
 
-def _sweep(lists: _Lists, mark: int, out: list[Unit], exact: Callable[[Unit], bool]) -> None:
-    """Append to `out` every unit of `lists` liquidatable at `mark` (WAD): the sure ones
-    whole, the ones in the band by their `sure` bound or else `exact`, the wide ones
-    by their exact terms."""
+def _sweep(lists: _Lists, mark: int, out: list[Key], exact: Callable[[Unit], bool]) -> None:
+    """Append to `out` the key of every unit of `lists` liquidatable at `mark` (WAD): the
+    sure ones whole, the ones in the band by their `sure` bound or else `exact`, the
+    wide ones by their exact terms (a wide unit's key is (0, 0, unit, None))."""
     band: list[tuple[Key, bool]] = []
     wide: list[tuple[Unit, tuple[int, int, int]]] = []
     lists.sweep(mark, out, band, wide)
     for key, is_long in band:
         if (mark < key[1] if is_long else mark > key[1]) or exact(key[2]):
-            out.append(key[2])
+            out.append(key)
     for unit, (size, mmf, const) in wide:
         if _below(const, size, mmf, mark):
-            out.append(unit)
+            out.append((0, 0, unit, None))
 
 
 def _unit_exact(ledger: Ledger, unit: Unit) -> bool:
@@ -370,12 +378,21 @@ def find_liquidatable_units(ledger: Ledger, markets: Iterable[int] | None = None
     """Every margin unit `(account, tag)` below maintenance, sorted; tag is CROSS for the
     cross part of an account, else the market of an isolated position. Only the
     given markets' marks are taken to have moved (default: all markets)."""
+    units = list(map(_unit_of, _liquidatable_keys(ledger, markets)))
+    units.sort(key=_account_of)
+    return units
+
+
+def _liquidatable_keys(ledger: Ledger, markets: Iterable[int] | None) -> list[Key]:
+    """The keys of `find_liquidatable_units`' units: the cross units first, then the
+    isolated ones market by market, so that one stable sort by account gives
+    (account, tag) order (and sorts strings, not tuples)."""
     idx = _index(ledger)
     marks = ledger.marks
     chosen = idx.market_ids if markets is None else sorted(set(markets))
-    cross: list[Unit] = []
-    isolated: list[Unit] = []  # market by market, ascending
-    multi: list[Unit] = []
+    cross: list[Key] = []
+    isolated: list[Key] = []  # market by market, ascending
+    multi: list[Key] = []
     single_exact = partial(_unit_exact, ledger)
     multi_exact = partial(_multi_exact, idx, marks)
     for market in chosen:
@@ -387,11 +404,9 @@ def find_liquidatable_units(ledger: Ledger, markets: Iterable[int] | None = None
         _sweep(isolated_lists, mark, isolated, single_exact)
         if idx.multi[market]:
             idx.book(market, marks).sweep(mark, multi, multi_exact)
-    cross.extend(set(multi) if len(chosen) > 1 else multi)
-    # cross units first, then isolated ones by market: one stable sort by account
-    # then gives (account, tag) order, and sorts strings, not tuples
+    # a multi-position account is found once, whichever of its markets' books found it
+    cross.extend({key[2]: key for key in multi}.values() if len(chosen) > 1 else multi)
     cross.extend(isolated)
-    cross.sort(key=_account_of)
     return cross
 
 
@@ -421,15 +436,33 @@ def liquidation_records(ledger: Ledger, units: Iterable[Unit]
     bankruptcy price WAD) -- cross positions in market order, or the isolated one.
     Equal to `bankruptcy_price` per position, computed from the index's
     mark-independent constants (unit equity = C + floor(size x mark / WAD))."""
+    terms_of = _index(ledger).unit_terms
+    return _records(ledger, [(0, 0, unit, terms_of.get(unit)) for unit in units])
+
+
+def find_liquidation_records(ledger: Ledger, markets: Iterable[int] | None = None
+                             ) -> list[tuple[str, int, bool, int, int]]:
+    """`liquidation_records(ledger, find_liquidatable_units(ledger, markets))`, priced
+    from the terms the sorted keys carry instead of a lookup per unit (and sorted
+    once, as records: a unit's records are consecutive, the sort is stable)."""
+    records = _records(ledger, _liquidatable_keys(ledger, markets))
+    records.sort(key=_account_of)
+    return records
+
+
+def _records(ledger: Ledger, keys: list[Key]) -> list[tuple[str, int, bool, int, int]]:
+    """liquidation_records of the units of `keys`; a key without terms (a wide unit, a
+    multi-position account, a unit outside the index) is looked up or priced apart."""
     idx = _index(ledger)
     terms_of, multi_data, marks = idx.unit_terms, idx.multi_data, ledger.marks
     out: list[tuple[str, int, bool, int, int]] = []
     append = out.append
-    for unit in units:
-        terms = terms_of.get(unit)
+    for _, _, unit, terms in keys:
         if terms is None:
-            out.extend(_records_of_multi(ledger, multi_data, unit))
-            continue
+            terms = terms_of.get(unit)
+            if terms is None:
+                out.extend(_records_of_multi(ledger, multi_data, unit))
+                continue
         market, size, q, r = terms
         # rules.bankruptcy_price inlined: with equity = C + floor(size x mark / W),
         # mark x size - equity x W = (size x mark mod W) - C x W, so the price is

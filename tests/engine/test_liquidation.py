@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -221,6 +223,9 @@ def test_liquidation_records__cross_isolated_and_multi_units__equal_bankruptcy_p
         (TRADER, ETH, False, 5 * W), (TAKER, ETH, False, 4 * W), (TAKER, BTC, True, W // 10),
         (STRANGER, ETH, True, 6 * W)]
     assert [r[4] for r in records] == [liq.bankruptcy_price(ledger, r[0], r[1]) for r in records]
+    # found and priced in one pass: only the short is below maintenance at 2100
+    assert liq.find_liquidatable_units(ledger) == [(STRANGER, ETH)]
+    assert liq.find_liquidation_records(ledger) == records[3:]
     # the index path and the ledger path agree after the index re-keys a changed account
     ledger.deposit(TRADER, 1)
     assert liq.liquidation_records(ledger, units[:1])[0][4] == liq.bankruptcy_price(
@@ -279,6 +284,8 @@ def test_find_liquidatable_units__dust_position__wide_bounds_checked_exactly():
         assert liq.find_liquidatable(ledger, [ETH]) == brute_force(ledger)
     ledger.set_mark(ETH, 1_958_762_887 * 10**12 - 1)  # 1e8 + 1958.76... - 2000 < MM
     assert liq.find_liquidatable_units(ledger, [ETH]) == [(TRADER, liq.CROSS)]
+    assert liq.find_liquidation_records(ledger, [ETH]) == [  # a wide key carries no terms
+        (TRADER, ETH, False, 10**6, liq.bankruptcy_price(ledger, TRADER, ETH))]
     ledger.set_mark(ETH, 1_958_762_887 * 10**12)
     assert liq.find_liquidatable_units(ledger, [ETH]) == []
 
@@ -393,8 +400,11 @@ def test_find_liquidatable_units__random_accounts_and_moves__equal_exact_check(a
     for market, permille in moves:  # mark moves of -30% .. +30%, one market at a time
         ledger.set_mark(market, marks[market] * (1000 + permille) // 1000 + permille)
         assert liq.find_liquidatable_units(ledger, [market]) == exact_units(ledger, market)
+        assert liq.find_liquidation_records(ledger, [market]) == liq.liquidation_records(
+            ledger, exact_units(ledger, market))
     units = liq.find_liquidatable_units(ledger)
     assert units == exact_units(ledger)
+    assert liq.find_liquidation_records(ledger) == liq.liquidation_records(ledger, units)
     assert [r[4] for r in liq.liquidation_records(ledger, units)] == [
         liq.bankruptcy_price(ledger, account, market) for account, tag in units
         for market in sorted(ledger.accounts[account].positions)
@@ -409,3 +419,13 @@ def test_find_liquidatable_units__random_accounts_and_moves__equal_exact_check(a
 def test_excess__any_position__equals_value_minus_maintenance_of_rules(size, mark, mmf):
     assert liq._excess(size, mark, mmf) == (rules.position_value(size, mark)
                                             - rules.margin_requirement(size, mark, mmf))
+
+
+def test_ledger_pickle__liquidation_index_left_out__rebuilt_with_the_same_units():
+    ledger = two_market_trader()
+    ledger.set_mark(ETH, CROSS_TWO_MARKETS_SAFE - 1)
+    assert liq.find_liquidatable_units(ledger) == [(TRADER, liq.CROSS)]
+    restored = pickle.loads(pickle.dumps(ledger))
+    assert ledger.liq_index is not None and restored.liq_index is None  # a cache, not state
+    assert liq.find_liquidatable_units(restored) == [(TRADER, liq.CROSS)]
+    assert liq.find_liquidation_records(restored) == liq.find_liquidation_records(ledger)
