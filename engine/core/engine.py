@@ -25,6 +25,7 @@ adapter checksums them); order ids are EIP-712 order hashes.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import pickle
 
@@ -628,10 +629,16 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
     # --------------------------------------------------------------- snapshot
 
     def __getstate__(self) -> dict:
-        # books pickle as flat rows (Book.__reduce__), not as their linked queues
-        return {name: getattr(self, name) for name in self.__slots__ if name != "_dispatch"}
+        # books pickle as flat rows (Book.__reduce__), not as their linked queues, and the
+        # order registry as one flat tuple per order: a snapshot pickles every order the
+        # engine holds, and plain tuples pickle ~2.5x faster than an object pair per order
+        state = {name: getattr(self, name) for name in self.__slots__ if name != "_dispatch"}
+        state["orders"] = _flat_orders(self.orders)
+        return state
 
     def __setstate__(self, state: dict) -> None:
+        if type(state.get("orders")) is list:
+            state["orders"] = _unflat_orders(state["orders"])
         for name, value in state.items():
             setattr(self, name, value)
         if "_nonces" not in state:  # a snapshot from before nonce tracking: rebuild it
@@ -652,18 +659,46 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
 
     def snapshot(self) -> bytes:
         """The whole state as bytes; `Engine.from_snapshot` restores the same state hash."""
-        return SNAPSHOT_MAGIC + pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        enabled = gc.isenabled()
+        gc.disable()  # the flat rows are short-lived: no collection needs to walk them
+        try:
+            return SNAPSHOT_MAGIC + pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            if enabled:
+                gc.enable()
 
     @classmethod
     def from_snapshot(cls, data: bytes) -> Engine:
         """Rebuild an engine from `snapshot()` bytes; raises SnapshotError on anything else."""
         if not data.startswith(SNAPSHOT_MAGIC):
             raise SnapshotError("snapshot: not a perpx engine snapshot (bad magic or version)")
+        enabled = gc.isenabled()
+        gc.disable()  # millions of new objects, no garbage: full collections would rescan them
         try:
             engine = pickle.loads(data[len(SNAPSHOT_MAGIC):])  # noqa: S301 - our own snapshot
         except Exception as exc:
             raise SnapshotError(f"snapshot: corrupt data ({exc})") from exc
+        finally:
+            if enabled:
+                gc.enable()
         if not isinstance(engine, cls):
             raise SnapshotError("snapshot: does not hold an Engine")
         return engine
 
+
+def _flat_orders(orders: dict[bytes, OrderRecord]) -> list[tuple]:
+    """The registry as (hash, Order fields..., signature, status, filled, seq, ts_ms,
+    reason) tuples, in registration order (`_unflat_orders` inverts it)."""
+    return [(h, o.trader, o.market, o.is_buy, o.size, o.limit_price, o.trigger_price, o.flags,
+             o.max_fee_rate, o.nonce, o.expiry, r.signature, r.status, r.filled, r.seq,
+             r.ts_ms, r.reason)
+            for h, r in orders.items() for o in (r.order,)]
+
+
+def _unflat_orders(rows: list[tuple]) -> dict[bytes, OrderRecord]:
+    orders = {}
+    for row in rows:
+        rec = orders[row[0]] = OrderRecord(Order(*row[1:11]), row[11], row[12], row[14], row[15])
+        rec.filled = row[13]
+        rec.reason = row[16]
+    return orders

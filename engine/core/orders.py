@@ -37,6 +37,13 @@ class Order:
     nonce: int = 0
     expiry: int = 0
 
+    def __reduce__(self) -> tuple[type[Order], tuple]:
+        # pickled as its field values: ~10x faster than a slots dataclass's default
+        # (a dict of slot names per order), and snapshots hold every registered order
+        return Order, (self.trader, self.market, self.is_buy, self.size, self.limit_price,
+                       self.trigger_price, self.flags, self.max_fee_rate, self.nonce,
+                       self.expiry)
+
     @property
     def reduce_only(self) -> bool:
         return bool(self.flags & FLAG_REDUCE_ONLY)

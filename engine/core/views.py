@@ -32,6 +32,20 @@ class OrderRecord:
         self.ts_ms = ts_ms
         self.reason: str | None = None
 
+    def __reduce__(self) -> tuple:
+        # pickled as a tuple of its slots (snapshots hold every record; see Order)
+        return _record, (self.order, self.signature, self.status, self.filled, self.seq,
+                         self.ts_ms, self.reason)
+
+
+def _record(order: Order, signature: bytes, status: str, filled: int, seq: int, ts_ms: int,
+            reason: str | None) -> OrderRecord:
+    """An OrderRecord from its pickled slots (OrderRecord.__reduce__)."""
+    rec = OrderRecord(order, signature, status, seq, ts_ms)
+    rec.filled = filled
+    rec.reason = reason
+    return rec
+
 
 @dataclass(frozen=True, slots=True)
 class OrderView:

@@ -5,6 +5,7 @@ ETH market: tick 0.01, step 0.001, maker 0.02%, taker 0.05%, IMF 5%, MMF 3%.
 
 from __future__ import annotations
 
+import pickle
 from collections import deque
 
 import pytest
@@ -303,3 +304,37 @@ def test_setstate__books_as_older_rows__same_book_and_state_hash():
     restored.__setstate__(state)
     assert restored.state_hash() == engine.state_hash()
     assert restored.books[ETH].rows() == engine.books[ETH].rows()
+
+
+def test_snapshot__order_registry__flat_rows_restored_to_equal_records():
+    engine = funded(MAKER, TAKER)
+    place(engine, order(MAKER, False, WAD, 2_001 * WAD))
+    place(engine, order(MAKER, False, 2 * WAD, 2_003 * WAD, flags=FLAG_POST_ONLY))
+    place(engine, order(TAKER, True, 3 * WAD // 2, 2_002 * WAD, flags=FLAG_IOC))
+    assert [(r.status, r.reason) for r in engine.orders.values()] == [
+        ("filled", None), ("open", None), ("filled", "unfilled")]
+    state = engine.__getstate__()
+    assert [row[12:] for row in state["orders"]] == [  # status, filled, seq, ts, reason
+        (r.status, r.filled, r.seq, r.ts_ms, r.reason) for r in engine.orders.values()]
+    restored = Engine.from_snapshot(engine.snapshot())
+    assert list(restored.orders) == list(engine.orders)  # registration order kept
+    for h, rec in engine.orders.items():
+        again = restored.orders[h]
+        assert (again.order, again.signature, again.status, again.filled, again.seq,
+                again.ts_ms, again.reason) == (rec.order, rec.signature, rec.status,
+                                               rec.filled, rec.seq, rec.ts_ms, rec.reason)
+    assert restored.state_hash() == engine.state_hash()
+
+
+def test_setstate__registry_as_older_record_dict__same_state_hash():
+    # snapshots before the flat registry pickled the OrderRecord objects themselves
+    engine = funded(MAKER, TAKER)
+    place(engine, order(MAKER, False, WAD, 2_001 * WAD))
+    place(engine, order(TAKER, True, WAD // 2, 2_001 * WAD, flags=FLAG_IOC))
+    state = engine.__getstate__()
+    state["orders"] = pickle.loads(pickle.dumps(dict(engine.orders)))
+    restored = Engine.__new__(Engine)
+    restored.__setstate__(state)
+    assert restored.state_hash() == engine.state_hash()
+    assert restored.order_status(next(iter(engine.orders))) == engine.order_status(
+        next(iter(engine.orders)))
