@@ -52,7 +52,9 @@ def open_stack(data: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     """Recover the engine from `data` and build the API around it on host:port."""
     data.mkdir(parents=True, exist_ok=True)
     journal = Journal(data / "journal.db")
-    sequencer = Sequencer.open(journal, SnapshotStore(data / "snapshots"))
+    # a server never waits for a snapshot: taken in a forked child, skipped while busy
+    sequencer = Sequencer.open(journal, SnapshotStore(data / "snapshots"),
+                               skip_busy_snapshots=True)
     service = ExchangeService(sequencer, domain or Domain(LOCAL_CHAIN_ID, NO_CHAIN_EXCHANGE),
                               rate_limit=rate_limit, dev=dev, chain=chain)
     return LocalStack(journal, sequencer, service, ApiServer(service, host, port))

@@ -4,7 +4,8 @@
   per command, one writer per file, group-committed batches.
 - `Codec` / `default_codec` (codec.py): the deterministic binary encoding of commands
   and events (no pickle).
-- `SnapshotStore` (snapshots.py): atomic engine snapshots every N commands.
+- `SnapshotStore` (snapshots.py): atomic engine snapshots every N commands;
+  `save_in_child` takes one in a forked child (copy-on-write) for the sequencer.
 - `recover` / `replay` (replay.py): rebuild the engine bit for bit.
 - The sequencer that journals then applies lives in engine/sequencer.py.
 """

@@ -19,12 +19,17 @@ or none of it (stray temporary files are removed when the store opens).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import signal
 import struct
+import sys
+import traceback
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from engine.journal.errors import JournalCorrupt
 
@@ -140,3 +145,55 @@ class SnapshotStore:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class Snapshotable(Protocol):
+    def state_hash(self) -> str: ...
+
+    def snapshot(self) -> bytes: ...
+
+
+def can_fork() -> bool:
+    """Whether `save_in_child` can run here (POSIX fork)."""
+    return hasattr(os, "fork")
+
+
+def save_in_child(store: SnapshotStore, engine: Snapshotable, seq: int, anchor_crc: int) -> int:
+    """Fork; the child takes the snapshot of `engine` as of now (its copy-on-write view of
+    the parent's memory, so the parent may apply the next command at once), saves it in
+    `store` and exits 0, or 1 after printing why to stderr. Returns the child's pid: the
+    caller reaps it (os.waitpid). Like Redis's BGSAVE: the parent pauses only for fork().
+
+    The child runs only this function: no lock another thread of the parent may have held
+    at the fork (logging, SQLite, the event loop) is touched, and it leaves by os._exit,
+    so no atexit hook, buffered file or finalizer of the parent runs twice."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        _detach_signals()
+        gc.disable()  # a collection would only dirty copy-on-write pages
+        store.save(Snapshot(seq, engine.state_hash(), anchor_crc, engine.snapshot()))
+        code = 0
+    except BaseException:  # noqa: BLE001 - report anything, exit non-zero
+        try:
+            sys.stderr.write(f"snapshot at seq {seq} failed in its child process:\n"
+                             f"{traceback.format_exc()}")
+            sys.stderr.flush()
+        except BaseException:  # noqa: BLE001, S110 - nothing else to tell it with
+            pass
+    finally:
+        os._exit(code)
+
+
+def _detach_signals() -> None:
+    """In the child: Ctrl-C or a TERM sent to the process group ends it at once, without
+    running the parent's Python handlers, which would write to the parent's wake-up fd
+    (the event loop's) as if the parent had been signalled twice."""
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # not the main thread: nothing was installed from here
+        pass

@@ -15,7 +15,11 @@ chunk k has committed). Lines printed:
 - journal_append_cmds_per_s: encode + commit alone (the core's apply left out);
 - journal_group_commit_cmds_per_s: 32 threads submitting one command each, as API
   handlers do, with the average commands per transaction (fsyncs shared);
-- replay_cmds_per_s: a full replay of the journal into a fresh engine.
+- replay_cmds_per_s: a full replay of the journal into a fresh engine;
+- snapshot_pause_ms: how long the applying thread stops for a snapshot of the engine
+  after the whole workload, taken in a forked child (`save_in_child`, what the
+  sequencer does), beside `inline_ms`, taking the same snapshot on the thread (state
+  hash + pickle), and `child_ms`, the child's whole run (pickle, write, fsync).
 
 Numbers only, no assertion on time: the machine is shared.
 Run: PATH=$PWD/.venv/bin:$PATH PYTHONPATH=$PWD .venv/bin/pytest -q -s -m bench \
@@ -39,6 +43,7 @@ from engine.core.engine import Engine
 from engine.core.markets import default_markets
 from engine.journal.journal import Journal
 from engine.journal.replay import replay
+from engine.journal.snapshots import SnapshotStore, save_in_child
 from engine.sequencer import Sequencer
 from tests.bench.workload import bench_size, setup_commands, workload
 
@@ -122,6 +127,7 @@ def test_bench_journal__workload__prints_throughput(tmp_path: Path) -> None:
 
     seq_s, seq_cpu = _timed_cpu(run_sequencer)
     sequencer.close()
+    _snapshot_pause(tmp_path, sequencer.engine, sequencer.last_seq)
     assert sequencer.engine.state_hash() == core_hash
     db_bytes = os.path.getsize(tmp_path / "journal.db") + os.path.getsize(tmp_path / "journal.db-wal")
     emit(name="journal_cmds_per_s", value=round(total / seq_s), unit="cmd/s", commands=total,
@@ -138,6 +144,22 @@ def test_bench_journal__workload__prints_throughput(tmp_path: Path) -> None:
     _journal_alone(tmp_path, cmds)
     _group_commit(tmp_path, cmds[:100_000])
     gc.unfreeze()
+
+
+def _snapshot_pause(tmp_path: Path, engine: Engine, seq: int) -> None:
+    store = SnapshotStore(tmp_path / "snapshots")
+    body: list[bytes] = []
+    inline_s = _timed(lambda: body.append(engine.snapshot()) or engine.state_hash())
+    pids: list[int] = []
+    start = time.perf_counter()
+    pause_s = _timed(lambda: pids.append(save_in_child(store, engine, seq, 0)))
+    _, status = os.waitpid(pids[0], 0)
+    child_s = time.perf_counter() - start
+    assert os.waitstatus_to_exitcode(status) == 0 and store.seqs() == [seq]
+    assert store.load(seq).state_hash == engine.state_hash()
+    emit(name="snapshot_pause_ms", value=round(pause_s * 1000, 1), unit="ms", mode="fork",
+         inline_ms=round(inline_s * 1000), child_ms=round(child_s * 1000),
+         orders=len(engine.orders), snapshot_bytes=len(body[0]))
 
 
 def _journal_alone(tmp_path: Path, cmds: list[Any]) -> None:

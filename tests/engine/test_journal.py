@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -273,11 +274,12 @@ def test_submit__commit_fails__not_applied_and_sequencer_halts(tmp_path: Path) -
 # ------------------------------------------------------ snapshots + recovery
 
 
-def test_recover__snapshots_every_four__equals_live_state(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fork", [True, False], ids=["child-process", "thread"])
+def test_recover__snapshots_every_four__equals_live_state(tmp_path: Path, fork: bool) -> None:
     live = LedgerEngine()
     journal = Journal(tmp_path / "j.db")
     store = SnapshotStore(tmp_path / "snaps", keep=2)
-    run(live, journal, commands(18), snapshots=store, snapshot_every=4)
+    run(live, journal, commands(18), snapshots=store, snapshot_every=4, fork_snapshots=fork)
     assert store.seqs() == [16, 12]
     engine, last = recover(journal, store, ledger_factory)
     assert last == 18
@@ -321,6 +323,67 @@ def test_recover__snapshot_past_journal_end__raises(tmp_path: Path) -> None:
         journal.append(1, 0, default_codec().encode(Tick(0)))
         with pytest.raises(JournalCorrupt, match="snapshot at seq 9 is past the journal's last seq 1"):
             recover(journal, store, ledger_factory)
+
+
+class GatedStore(SnapshotStore):
+    """Holds each save until a gate file exists (works in a forked child as well), and
+    records the pid that saved, in a file named after the seq."""
+
+    def __init__(self, directory: Path, gate: Path) -> None:
+        super().__init__(directory)
+        self.gate = gate
+
+    def save(self, snapshot: Snapshot) -> str:
+        deadline = time.monotonic() + 30
+        while not self.gate.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        (Path(self.directory).parent / f"saved-{snapshot.seq}").write_text(str(os.getpid()))
+        return super().save(snapshot)
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["child-process", "thread"])
+def test_sequencer__snapshot_due_while_one_is_written__skipped_not_waited_for(
+        tmp_path: Path, fork: bool) -> None:
+    gate = tmp_path / "gate"
+    store = GatedStore(tmp_path / "snaps", gate)
+    live = LedgerEngine()
+    with Journal(tmp_path / "j.db") as journal:
+        sequencer = Sequencer(live, journal, snapshots=store, snapshot_every=2,  # type: ignore[arg-type]
+                              fork_snapshots=fork, skip_busy_snapshots=True)
+        # seq 2's snapshot is held at the gate: 4, 6 and 8 come due meanwhile
+        assert [seq for seq, _ in sequencer.submit_many(commands(9))] == list(range(1, 10))
+        assert (sequencer.last_seq, sequencer.snapshots_skipped) == (9, 3)
+        gate.touch()
+        sequencer.close()
+    assert store.seqs() == [2]
+    saver = int((tmp_path / "saved-2").read_text())
+    assert (saver != os.getpid()) == fork  # a child process wrote it, or this one's thread
+    engine, last = recover(Journal(tmp_path / "j.db"), store, ledger_factory)
+    assert (last, engine.state_hash()) == (9, live.state_hash())
+    assert len(engine.applied) == 7  # from the snapshot at 2
+
+
+class BrokenEngine(LedgerEngine):
+    def snapshot(self) -> bytes:
+        raise RuntimeError("cannot pickle this")
+
+
+def test_sequencer__snapshot_child_fails__logged_and_sequencing_goes_on(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    store = SnapshotStore(tmp_path / "snaps")
+    engine = BrokenEngine()
+    with Journal(tmp_path / "j.db") as journal:
+        with Sequencer(engine, journal, snapshots=store, snapshot_every=2,  # type: ignore[arg-type]
+                       fork_snapshots=True) as sequencer:
+            assert sequencer.submit_many(commands(3))[-1][0] == 3
+            assert sequencer.submit(commands(1, start=4)[0])[0] == 4
+    assert store.seqs() == []
+    assert "RuntimeError: cannot pickle this" in capfd.readouterr().err
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert [re.fullmatch(r"snapshot at seq (\d+) failed in child (\d+) \(exit 1\), continuing "
+                         r"on the journal; its error is on stderr", m)[1] for m in errors] == [
+        "2", "4"]
 
 
 def test_snapshot_store__leftover_temp_file__removed_on_open(tmp_path: Path) -> None:
