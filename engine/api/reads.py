@@ -104,7 +104,9 @@ def order(engine: Engine, order_hash: bytes) -> dict:
     view = engine.order_status(order_hash)
     if view is None:
         raise ApiError(RejectCode.UNKNOWN_ORDER,
-                       f"order_hash: {wire.hex0x(order_hash)} is unknown to the engine")
+                       f"order_hash: {wire.hex0x(order_hash)} is unknown to the engine (never "
+                       f"accepted, or ended over {engine.order_retention_ms // 1000} s ago and "
+                       "retired: its events stay in the journal)")
     return wire.order_view_json(view)
 
 

@@ -59,6 +59,7 @@ from engine.core.events import (
 from engine.core.markets import MarketSpec
 from engine.core.orders import Order
 from engine.core.queries import QueriesMixin
+from engine.core.retention import ORDER_RETENTION_MS, RetentionMixin
 from engine.core.rules import (
     FLAG_FOK,
     FLAG_ISOLATED,
@@ -68,7 +69,7 @@ from engine.core.rules import (
 )
 from engine.core.sweeps import SweepsMixin
 from engine.core.transfers import TransfersMixin
-from engine.core.triggers import NEVER_MS, ExpiryQueue, TriggerBook
+from engine.core.triggers import ExpiryQueue, TriggerBook
 from engine.core.validation import PLAIN_FLAGS, UINT256_MAX, check_fee_cap, check_shape
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
 from engine.core.wad import WAD
@@ -76,17 +77,22 @@ from engine.core.wad import WAD
 SNAPSHOT_MAGIC = b"perpx-engine-snapshot-v1\n"
 
 
-class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
-    """The matching, risk and funding engine over `markets` (see the module docstring)."""
+class Engine(SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
+    """The matching, risk and funding engine over `markets` (see the module docstring).
+
+    order_retention_ms: how long an ended order stays in `orders` (engine/core/retention.py).
+    """
 
     __slots__ = (
         "specs", "books", "ledger", "orders", "triggers", "expiries", "marks", "breakers",
         "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",
         "_seq", "_clock", "_next_due", "_liq_nonce", "_rates", "_exposure", "_reduce_only",
-        "_pending", "_nonces", "_dispatch",
+        "_pending", "_nonces", "_dispatch", "order_retention_ms", "_registered", "_retiring",
+        "_retire_due",
     )
 
-    def __init__(self, markets: tuple[MarketSpec, ...]) -> None:
+    def __init__(self, markets: tuple[MarketSpec, ...], *,
+                 order_retention_ms: int = ORDER_RETENTION_MS) -> None:
         self.specs: dict[int, MarketSpec] = {}
         for spec in markets:
             try:
@@ -105,7 +111,7 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
         self.monitor = risk.FundingRiskMonitor()
         self._seq = 0
         self._clock = 0
-        self._next_due = NEVER_MS
+        self._next_due = 0  # the first command runs _advance, which schedules the rest
         self._liq_nonce = 0
         self._rates: dict[tuple[str, int], tuple[int, int]] = {}
         # account -> market -> [buy size, buy size x price, sell size, sell size x price]
@@ -116,6 +122,7 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
         # trader -> nonces of its accepted orders: the contract spends a nonce bit per order
         self._nonces: dict[str, set[int]] = {}
         self._init_sweeps()
+        self._init_retention(order_retention_ms)
         self._dispatch = self._make_dispatch()
 
     def _make_dispatch(self) -> dict:
@@ -228,6 +235,7 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
             return self._reject(out, ts, h, trader, bad[0], bad[1])
         rec = OrderRecord(order, cmd.signature, OPEN, 0, ts)
         self.orders[h] = rec
+        self._registered.append(h)
         if used is None:
             self._nonces[trader] = {order.nonce}
         else:
@@ -624,6 +632,7 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
             h.update(order_hash + f"|{rec.status}|{rec.filled}|{rec.seq}|{rec.reason}\n".encode())
         self.expiries.update_digest(h)
         self._sweeps_digest(h)
+        self._retention_digest(h)
         return h.hexdigest()
 
     # --------------------------------------------------------------- snapshot
@@ -641,6 +650,7 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin):
             state["orders"] = _unflat_orders(state["orders"])
         for name, value in state.items():
             setattr(self, name, value)
+        self._restore_retention(state)
         if "_nonces" not in state:  # a snapshot from before nonce tracking: rebuild it
             self._nonces = {}
             for rec in self.orders.values():

@@ -25,7 +25,8 @@ class QueriesMixin:
     __slots__ = ()
 
     def order_status(self, order_hash: bytes) -> OrderView | None:
-        """The order with this hash (any status), None if the engine never accepted it."""
+        """The order with this hash (any status), None if the engine never accepted it or
+        retired it (ended for over `order_retention_ms`: engine/core/retention.py)."""
         rec = self.orders.get(order_hash)
         if rec is None:
             return None
@@ -132,5 +133,7 @@ class QueriesMixin:
         """Like `order_status`, but raises UnknownOrder for an unknown hash."""
         view = self.order_status(order_hash)
         if view is None:
-            raise UnknownOrder(f"order 0x{order_hash.hex()} is unknown to the engine")
+            raise UnknownOrder(f"order 0x{order_hash.hex()} is unknown to the engine (never "
+                               f"accepted, or ended over {self.order_retention_ms} ms ago and "
+                               "retired)")
         return view

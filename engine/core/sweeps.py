@@ -2,6 +2,7 @@
 
 Time (`_advance`, before every command whose ts_ms reaches the next due time):
 - expire resting and pending orders whose expiry (unix s) has come;
+- retire the records of orders ended for a while (engine/core/retention.py);
 - take the premium samples of the 5 s grid (aligned to the epoch) since the
   last one, from the book's impact bid/ask and the last index, as long as
   that index is fresh (at most `INDEX_STALE_MS` old); with a stale index no
@@ -105,6 +106,8 @@ class SweepsMixin:
             self._settle_funding(market, funding_ts, ts, out)
         for market in sorted({market for _, market in due}):
             self._liquidation_sweep(market, ts, out)  # funding can push accounts under
+        if self._retire_due <= ts:
+            self._retire(ts)
         self._reschedule()
 
     def _take_samples(self, market: int, ts: int) -> None:
@@ -149,7 +152,7 @@ class SweepsMixin:
         return NEVER_MS
 
     def _reschedule(self) -> None:
-        nxt = self.expiries.next_ms
+        nxt = min(self.expiries.next_ms, self._retire_due)
         for market in self.index:
             nxt = min(nxt, self.next_sample[market], self._next_funding_ms(market))
         self._next_due = nxt
@@ -210,6 +213,7 @@ class SweepsMixin:
         self._seq += 1
         rec = OrderRecord(order, cmd.signature, PENDING, self._seq, ts)
         self.orders[h] = rec
+        self._registered.append(h)
         self._use_nonce(order)
         out.append(OrderAccepted(self._seq, ts, h, order.trader, order.market, order.is_buy,
                                  order.size, order.limit_price, order.trigger_price,
@@ -289,6 +293,7 @@ class SweepsMixin:
         h = liquidation_order_id(order)
         rec = OrderRecord(order, b"", OPEN, self._seq + 1, ts)
         self.orders[h] = rec
+        self._registered.append(h)
         return h, order, rec
 
     def _bounded_limit(self, market: int, is_buy: bool, bankruptcy: int) -> int:
