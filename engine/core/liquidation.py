@@ -15,9 +15,10 @@ threshold. Two integer bounds bracket it: beyond `sure` the unit is surely
 liquidatable, before `safe` surely not; they are a few wei apart (at most
 `NARROW`; dust positions, whose bounds are further apart, sit in a small
 "wide" set checked exactly). Units sit in per-market sorted lists keyed
-(safe, sure, unit, terms), so a sweep bisects twice: everything past `mark +- NARROW`
+(safe, sure, unit, *terms), so a sweep bisects twice: everything past `mark +- NARROW`
 is taken whole at C speed, the few units inside the band are checked exactly.
-A single-position unit's key carries its pricing terms (the `unit_terms` entry), so
+A single-position unit's key carries its pricing terms (the `unit_terms` entry's
+(market, size, q, r), inline, or NO_TERMS), so
 that `find_liquidation_records` prices the units it finds without looking them up.
 
 Single-position units (a cross part with one position, or an isolated
@@ -56,23 +57,27 @@ _account_of = itemgetter(0)
 
 Unit = tuple[str, int]
 Terms = tuple[int, int, int, int]  # (market, size, q, r): see LiquidationIndex.unit_terms
-Key = tuple[int, int, Unit, Terms | None]  # (safe, sure, unit, terms), WAD price bounds
+# (safe, sure, unit, market, size, q, r): WAD price bounds, then the unit's pricing terms
+# (NO_TERMS where they are looked up instead), inline to save the sweep an indirection
+Key = tuple
+NO_TERMS = (None, 0, 0, 0)
 
 
-def unit_key(size: int, mmf: int, const: int, unit: Unit, terms: Terms | None = None
+def unit_key(size: int, mmf: int, const: int, unit: Unit, terms: Terms = NO_TERMS
              ) -> tuple[bool, Key]:
-    """(is_long, (safe, sure, unit, terms)) for a unit with `equity - MM = const +
+    """(is_long, (safe, sure, unit, *terms)) for a unit with `equity - MM = const +
     floor(size*m/W) - ceil(ceil(|size|*m/W)*mmf/W)` at mark m (all WAD); `terms`
-    rides along (keys of one list never tie before it: a unit is in a list once).
+    ride along (keys of one list never tie before them: a unit is in a list once).
 
     Long: surely liquidatable when m < sure, never when m >= safe (sure <= safe).
     Short: surely liquidatable when m > sure, never when m <= safe (safe <= sure).
     The terms differ from (size*m*(W -+ mmf))/W^2 by less than 3 wei of quote."""
     if size > 0:
         den = size * (WAD - mmf)
-        return True, (-(((const - 3) * _W2) // den), -((const * _W2) // den), unit, terms)
+        return True, (-(((const - 3) * _W2) // den), -((const * _W2) // den), unit, *terms)
     den = -size * (WAD + mmf)
-    return False, (floor_div((const - 3) * _W2, den), floor_div(const * _W2, den), unit, terms)
+    return False, (floor_div((const - 3) * _W2, den), floor_div(const * _W2, den), unit,
+                   *terms)
 
 
 def _is_wide(is_long: bool, key: Key) -> bool:
@@ -191,7 +196,7 @@ class _MultiBook:
 
     def sweep(self, mark: int, out: list[Key], exact: Callable[[Unit], bool]) -> None:
         """Append a key of every account liquidatable at `mark` (WAD), exactly; its unit
-        is (account, CROSS), its terms None."""
+        is (account, CROSS), its terms NO_TERMS."""
         self.uses += 1
         if self.lists is None and self.uses > 1:
             self.key_all()  # served a second sweep at the same other marks: worth keying
@@ -201,7 +206,7 @@ class _MultiBook:
         for account, (const, size, mmf) in self.table.items():  # _below, inlined
             notional = -((-abs(size) * mark) // WAD)  # ceil(|size| x mark / W)
             if const + (size * mark) // WAD + (-notional * mmf) // WAD < 0:
-                out.append((0, 0, (account, CROSS), None))
+                out.append((0, 0, (account, CROSS), *NO_TERMS))
 
 
 class LiquidationIndex:
@@ -353,7 +358,7 @@ def unit_is_liquidatable(ledger: Ledger, account: str, tag: int) -> bool:
 def _sweep(lists: _Lists, mark: int, out: list[Key], exact: Callable[[Unit], bool]) -> None:
     """Append to `out` the key of every unit of `lists` liquidatable at `mark` (WAD): the
     sure ones whole, the ones in the band by their `sure` bound or else `exact`, the
-    wide ones by their exact terms (a wide unit's key is (0, 0, unit, None))."""
+    wide ones by their exact terms (a wide unit's key is (0, 0, unit, *NO_TERMS))."""
     band: list[tuple[Key, bool]] = []
     wide: list[tuple[Unit, tuple[int, int, int]]] = []
     lists.sweep(mark, out, band, wide)
@@ -362,7 +367,7 @@ def _sweep(lists: _Lists, mark: int, out: list[Key], exact: Callable[[Unit], boo
             out.append(key)
     for unit, (size, mmf, const) in wide:
         if _below(const, size, mmf, mark):
-            out.append((0, 0, unit, None))
+            out.append((0, 0, unit, *NO_TERMS))
 
 
 def _unit_exact(ledger: Ledger, unit: Unit) -> bool:
@@ -437,7 +442,7 @@ def liquidation_records(ledger: Ledger, units: Iterable[Unit]
     Equal to `bankruptcy_price` per position, computed from the index's
     mark-independent constants (unit equity = C + floor(size x mark / WAD))."""
     terms_of = _index(ledger).unit_terms
-    return _records(ledger, [(0, 0, unit, terms_of.get(unit)) for unit in units])
+    return _records(ledger, [(0, 0, unit, *terms_of.get(unit, NO_TERMS)) for unit in units])
 
 
 def find_liquidation_records(ledger: Ledger, markets: Iterable[int] | None = None
@@ -457,13 +462,13 @@ def _records(ledger: Ledger, keys: list[Key]) -> list[tuple[str, int, bool, int,
     terms_of, multi_data, marks = idx.unit_terms, idx.multi_data, ledger.marks
     out: list[tuple[str, int, bool, int, int]] = []
     append = out.append
-    for _, _, unit, terms in keys:
-        if terms is None:
+    for _, _, unit, market, size, q, r in keys:
+        if market is None:
             terms = terms_of.get(unit)
             if terms is None:
                 out.extend(_records_of_multi(ledger, multi_data, unit))
                 continue
-        market, size, q, r = terms
+            market, size, q, r = terms
         # rules.bankruptcy_price inlined: with equity = C + floor(size x mark / W),
         # mark x size - equity x W = (size x mark mod W) - C x W, so the price is
         # ceil (long) or floor (short) of ((size x mark mod W) - r) / size - q
