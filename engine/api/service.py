@@ -206,11 +206,16 @@ class ExchangeService:
                 cmds.append(cmd)
                 where.append(i)
             if cmds:
-                known = self._query(lambda e: [c.order_hash in e.orders for c in cmds])
+                # refused here, not journaled: a replayed order, or a spent nonce
+                known = self._query(lambda e: [
+                    (c.order_hash in e.orders, e.nonce_used(c.order.trader, c.order.nonce))
+                    for c in cmds])
                 fresh = []
-                for cmd, i, seen in zip(cmds, where, known):
+                for cmd, i, (seen, spent) in zip(cmds, where, known):
                     if seen:
                         out[i] = {"error": _duplicate(cmd.order_hash).as_json()}
+                    elif spent:
+                        out[i] = {"error": _nonce_reused(cmd).as_json()}
                     else:
                         fresh.append((cmd, i))
                 if fresh:
@@ -425,6 +430,14 @@ def _duplicate(h: bytes) -> ApiError:
     return ApiError(RejectCode.DUPLICATE_ORDER,
                     f"order_hash: {wire.hex0x(h)} was already accepted (or is being placed); "
                     "change the nonce to place a new order", {"order_hash": wire.hex0x(h)})
+
+
+def _nonce_reused(cmd: PlaceOrder) -> ApiError:
+    order = cmd.order
+    return ApiError(RejectCode.NONCE_REUSED,
+                    f"nonce: {order.nonce} was already used by an accepted order of "
+                    f"{order.trader}; sign the order with a fresh nonce",
+                    {"order_hash": wire.hex0x(cmd.order_hash)})
 
 
 def _mine(h: bytes, ev: object) -> bool:

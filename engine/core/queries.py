@@ -39,6 +39,12 @@ class QueriesMixin:
         return OrderView(order_hash, rec.order, rec.status, rec.filled, remaining, rec.ts_ms,
                          rec.reason)
 
+    def nonce_used(self, trader: str, nonce: int) -> bool:
+        """Whether an order of `trader` the engine accepted spent `nonce` (another order
+        with it is refused: NONCE_REUSED, 1016), retired orders' nonces included."""
+        used = self._nonces.get(trader)
+        return used is not None and nonce in used
+
     def signed_order(self, order_hash: bytes) -> tuple[Order, bytes]:
         """(order, 65-byte signature) for the settlement batcher; b"" for engine orders.
 

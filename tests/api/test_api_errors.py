@@ -64,6 +64,12 @@ def test_malformed_requests__each__documented_code_and_no_state_change(funded, s
     for change, code, message in cases:
         err = rpc.err("place_order", _with(good, **change))
         assert (err["code"], err["message"][:len(message)]) == (code, message), (change, err)
+    # another order signed with the spent nonce: refused before the journal, like a replay
+    reused = maker.order_params(maker.order(1, False, "1", "2101", nonce=good["nonce"]))
+    err = rpc.err("place_order", reused)
+    assert (err["code"], err["message"]) == (1016, f"nonce: {good['nonce']} was already used by "
+                                                   f"an accepted order of {maker.address}; sign "
+                                                   "the order with a fresh nonce")
     assert _state(seq) == before
 
 
