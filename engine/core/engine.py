@@ -29,7 +29,7 @@ import gc
 import hashlib
 import pickle
 
-from engine.core import fees, risk
+from engine.core import fees, liquidation, risk
 from engine.core.accounts import Ledger
 from engine.core.book import Book, Match
 from engine.core.codes import RejectCode
@@ -503,8 +503,6 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
         return filled
 
     def _charge_liquidation_fee(self, account: str, market: int, size: int, price: int) -> int:
-        from engine.core import liquidation
-
         ledger = self.ledger
         fee = liquidation.liquidation_fee(ledger, market, size, price, ledger.equity(account))
         if fee:
@@ -693,6 +691,9 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
                 gc.enable()
         if not isinstance(engine, cls):
             raise SnapshotError("snapshot: does not hold an Engine")
+        # the liquidation index is a cache a snapshot leaves out: build it now, during
+        # recovery, rather than in the first mark update's sweep
+        liquidation.find_liquidatable_units(engine.ledger, ())
         return engine
 
 

@@ -67,7 +67,10 @@ class RetentionMixin:
         while budget and retiring and retiring[0][0] <= ts:
             budget -= 1
             _, h, was_ended = retiring.popleft()
-            if orders[h].status in _ENDED:
+            rec = orders.get(h)
+            if rec is None:  # never happens (a hash registers once); nothing to keep
+                continue
+            if rec.status in _ENDED:
                 if was_ended:
                     del orders[h]
                 else:
@@ -75,10 +78,14 @@ class RetentionMixin:
             else:
                 retiring.append((due, h, False))
         oldest = ts - retention
-        while budget and registered and orders[registered[0]].ts_ms <= oldest:
+        while budget and registered:
+            rec = orders.get(registered[0])
+            if rec is not None and rec.ts_ms > oldest:
+                break
             budget -= 1
             h = registered.popleft()
-            retiring.append((due, h, orders[h].status in _ENDED))
+            if rec is not None:
+                retiring.append((due, h, rec.status in _ENDED))
         self._retire_due = ts if not budget else ts + RETIRE_EVERY_MS
 
     def _retention_digest(self, h: hashlib._Hash) -> None:

@@ -317,6 +317,7 @@ def test_snapshot__order_registry__flat_rows_restored_to_equal_records():
     assert [row[12:] for row in state["orders"]] == [  # status, filled, seq, ts, reason
         (r.status, r.filled, r.seq, r.ts_ms, r.reason) for r in engine.orders.values()]
     restored = Engine.from_snapshot(engine.snapshot())
+    assert restored.ledger.liq_index is not None  # rebuilt while recovering, not by a sweep
     assert list(restored.orders) == list(engine.orders)  # registration order kept
     for h, rec in engine.orders.items():
         again = restored.orders[h]

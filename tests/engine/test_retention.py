@@ -102,6 +102,17 @@ def test_pass__out_of_budget__continues_at_the_next_command(monkeypatch):
     assert engine.orders == {}
 
 
+def test_pass__hash_queued_twice__second_entry_skipped_not_an_error():
+    engine = engine_with(MAKER)
+    o = order(MAKER, False, WAD, 2_100 * WAD)
+    engine.apply(PlaceOrder(o, ohash(o), SIG, T0))
+    engine.apply(CancelOrder(MAKER, ohash(o), T0))
+    engine._registered.append(ohash(o))  # a broken invariant must not halt the sequencer
+    at(engine, T0 + R)
+    at(engine, T0 + 2 * R)
+    assert engine.orders == {} and not engine._registered and not engine._retiring
+
+
 def test_long_workload__registry_bounded_by_live_orders_and_two_windows():
     window = 1_000  # ms; the workload's commands are 1 ms apart
     engine = Engine(default_markets(), order_retention_ms=window)
