@@ -24,7 +24,6 @@ import logging
 import os
 import signal
 import struct
-import sys
 import traceback
 import zlib
 from collections.abc import Iterator
@@ -177,10 +176,9 @@ def save_in_child(store: SnapshotStore, engine: Snapshotable, seq: int, anchor_c
         store.save(Snapshot(seq, engine.state_hash(), anchor_crc, engine.snapshot()))
         code = 0
     except BaseException:  # noqa: BLE001 - report anything, exit non-zero
-        try:
-            sys.stderr.write(f"snapshot at seq {seq} failed in its child process:\n"
-                             f"{traceback.format_exc()}")
-            sys.stderr.flush()
+        try:  # os.write, not sys.stderr: a parent thread may have held its lock at the fork
+            os.write(2, (f"snapshot at seq {seq} failed in its child process:\n"
+                         f"{traceback.format_exc()}").encode(errors="replace"))
         except BaseException:  # noqa: BLE001, S110 - nothing else to tell it with
             pass
     finally:
