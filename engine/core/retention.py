@@ -101,3 +101,4 @@ class RetentionMixin:
         if "_registered" not in state:
             self._init_retention(ORDER_RETENTION_MS)
             self._registered.extend(self.orders)
+            self._next_due = 0  # the next command runs _advance, which schedules passes

@@ -158,6 +158,9 @@ def test_setstate__snapshot_without_retention__every_record_registered_in_order(
     restored.__setstate__(state)
     assert restored.order_retention_ms == retention.ORDER_RETENTION_MS
     assert list(restored._registered) == [ohash(rest)]
+    restored.apply(CancelOrder(MAKER, ohash(rest), T0 + 1))
+    at(restored, T0 + retention.ORDER_RETENTION_MS)  # passes are scheduled again
+    assert [h for _, h, _ in restored._retiring] == [ohash(rest)]
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "3600000"])
