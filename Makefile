@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 export MPLBACKEND := Agg
 
-.PHONY: setup compile test demo bench bench-gas anvil clean
+.PHONY: setup native compile test demo bench bench-gas anvil clean
 
 $(STAMP): requirements.lock
 	$(PY) -m venv $(VENV)
@@ -26,7 +26,15 @@ $(ANVIL):
 
 anvil: $(ANVIL)
 
-compile: setup
+# the engine core compiled with Cython, in place (scripts/build_native.py); rebuilt when
+# a module of engine/core or its .pxd changes
+NATIVE  := engine/core/native.json
+$(NATIVE): $(STAMP) scripts/build_native.py $(wildcard engine/core/*.py engine/core/*.pxd)
+	$(BIN)/python scripts/build_native.py
+
+native: $(NATIVE)
+
+compile: setup $(NATIVE)
 	$(BIN)/ape compile
 
 # two workers, each test file whole on one of them (module fixtures deploy once)
@@ -43,4 +51,4 @@ bench-gas: compile
 	$(BIN)/python scripts/bench_gas.py
 
 clean:
-	rm -rf $(VENV) .build .pytest_cache
+	rm -rf $(VENV) .build .pytest_cache build $(NATIVE) engine/core/*.so engine/core/*.c

@@ -1,0 +1,77 @@
+"""The compiled engine core is the interpreted one, only faster.
+
+`make test` builds engine/core with Cython first (scripts/build_native.py), so:
+- every core module must run compiled (a stale or missing build would make every
+  benchmark and the demo quietly slower);
+- the compiled core must give exactly the events and state hash of the same
+  sources interpreted (PERPX_PURE=1), on a stream of every command kind that
+  reaches fills, liquidations, takeovers, ADL, funding and step reductions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.core import NATIVE, nativeinfo
+from tests.engine.native_stream import run
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 20_000
+
+
+def _interpreted(n: int, seed: int) -> dict:
+    env = {**os.environ, nativeinfo.PURE_ENV: "1", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "tests.engine.native_stream", str(n), str(seed)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.skipif(nativeinfo.pure_requested(), reason="PERPX_PURE=1 asked for source")
+def test_core__after_make_native__every_module_runs_compiled():
+    assert NATIVE == {name: "compiled" for name in nativeinfo.module_names()}
+    import engine.core.engine as engine_module
+
+    assert Path(engine_module.__file__).suffix == ".so"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_compiled_core__mixed_stream__same_events_and_state_hash_as_interpreted(seed):
+    interpreted = _interpreted(N, seed)
+    assert set(interpreted["native"].values()) == {"pure"}
+    compiled = run(N, seed)
+    # the stream reaches the paths that matter, in both runs alike
+    for kind in ("TradeExecuted", "LiquidationStarted", "FundingApplied", "OrderTriggered"):
+        assert compiled["kinds"].get(kind, 0) > 0, kind
+    assert compiled["kinds"] == interpreted["kinds"]
+    assert compiled["count"] == interpreted["count"]
+    assert compiled["events"] == interpreted["events"]
+    assert compiled["state_hash"] == interpreted["state_hash"]
+
+
+def test_plan__edited_source__is_stale_and_runs_from_source(tmp_path, monkeypatch):
+    core = tmp_path / "core"
+    core.mkdir()
+    (core / "alpha.py").write_text("X = 1\n")
+    (core / "beta.py").write_text("Y = 1\n")
+    (core / "gamma.py").write_text("Z = 1\n")
+    for name in ("alpha", "beta"):
+        (core / f"{name}.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    monkeypatch.setattr(nativeinfo, "CORE", core)
+    monkeypatch.setattr(nativeinfo, "MANIFEST", core / "native.json")
+    monkeypatch.setattr(nativeinfo, "compiled_file", lambda name: (
+        core / f"{name}.cpython-311-x86_64-linux-gnu.so"
+        if (core / f"{name}.cpython-311-x86_64-linux-gnu.so").exists() else None))
+    monkeypatch.delenv(nativeinfo.PURE_ENV, raising=False)
+    (core / "native.json").write_text(json.dumps(
+        {name: nativeinfo.source_hash(name) for name in ("alpha", "beta")}))
+    (core / "beta.py").write_text("Y = 2\n")  # edited after the build
+    assert nativeinfo.plan() == {"alpha": "compiled", "beta": "stale", "gamma": "not built"}
+    monkeypatch.setenv(nativeinfo.PURE_ENV, "1")
+    assert set(nativeinfo.plan().values()) == {"pure"}
