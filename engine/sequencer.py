@@ -279,7 +279,7 @@ class Sequencer:
                 return
             with self._lock:
                 if self._halted is not None:  # an apply failed while this batch was in flight
-                    self._halt(self._halted, batch)
+                    self._halt_locked(self._halted, batch)
                     return
                 self._committed.extend(batch)
                 if not self._applying:  # wake one caller to apply; the others sleep on
@@ -407,19 +407,23 @@ class Sequencer:
     def _halt(self, exc: BaseException, groups: list[_Group]) -> None:
         """Stop for good: fail every group not yet done and wake every waiter."""
         with self._lock:
-            if self._halted is None:
-                self._halted = exc
-                log.critical("sequencer halted: %r", exc)
-            for group in (*groups, *self._pending, *self._committed):
-                if not group.done:
-                    group.error = exc
-                    group.done = True
-                    group.waiter.set()
-            self._pending.clear()
-            self._committed.clear()
-            self._applying = False
-            self._idle.notify_all()
-            self._has_work.notify()
+            self._halt_locked(exc, groups)
+
+    def _halt_locked(self, exc: BaseException, groups: list[_Group]) -> None:
+        """`_halt` with the lock held (the lock is not reentrant)."""
+        if self._halted is None:
+            self._halted = exc
+            log.critical("sequencer halted: %r", exc)
+        for group in (*groups, *self._pending, *self._committed):
+            if not group.done:
+                group.error = exc
+                group.done = True
+                group.waiter.set()
+        self._pending.clear()
+        self._committed.clear()
+        self._applying = False
+        self._idle.notify_all()
+        self._has_work.notify()
 
     def _raise_if_stopped(self) -> None:
         if self._halted is not None:

@@ -27,7 +27,7 @@ Layout, chosen for speed (measured by tests/bench/test_bench_book.py):
 
 Hot paths (`insert`, `_take`) are longer than the house 40 lines on purpose: each
 helper call they avoid is a few percent of the benchmark. They also build `Resting`
-with object.__new__ and `Match` with tuple.__new__, skipping a Python-level frame.
+with Resting.__new__ and `Match` with tuple.__new__, skipping a Python-level frame.
 
 `match` answers an order that does not cross (most limit orders) with the shared pair
 of empty tuples NOTHING instead of two new lists: treat its result as read-only.
@@ -53,7 +53,6 @@ Row = tuple[bytes, str, bool, int, int, int]  # order_id, trader, is_buy, price,
 # A level is list [head: Resting, tail: Resting, total: WAD base] (a list, not an object:
 # levels appear and vanish on about a quarter of all commands). Indexes:
 HEAD, TAIL, TOTAL = 0, 1, 2
-new_object = object.__new__
 # Level keys per side: a plain list up to KEYS_LIST_MAX levels, a SortedList beyond, back
 # to a list under KEYS_LIST_MIN (measured crossover of a worst-case insert: ~4,000 keys).
 KEYS_LIST_MAX = 4_096
@@ -70,8 +69,6 @@ class Resting:
     filled), seq the book's arrival sequence (lower = earlier = higher priority).
     Equality compares these six fields only.
     """
-
-    __slots__ = ("order_id", "trader", "is_buy", "price", "remaining", "seq", "_prev", "_next")
 
     def __init__(self, order_id: bytes, trader: str, is_buy: bool, price: int, remaining: int,
                  seq: int) -> None:
@@ -158,20 +155,6 @@ def digest_header(market: int, next_seq: int, count: int) -> bytes:
 class Book:
     """Price-time priority limit order book of one market (see the module docstring)."""
 
-    __slots__ = (
-        "market",
-        "_orders",
-        "_by_trader",
-        "_bids",
-        "_asks",
-        "_bid_keys",
-        "_ask_keys",
-        "_best_bid",
-        "_best_ask",
-        "_next_seq",
-        "_index_until",
-    )
-
     def __init__(self, market: int) -> None:
         self.market = market
         self._orders: dict[bytes, Resting] = {}
@@ -235,8 +218,8 @@ class Book:
             self._check_new_level(is_buy, price)
         seq = self._next_seq
         self._next_seq = seq + 1
-        # Resting(...) field by field: object.__new__ skips the __init__ frame (hot path)
-        order = new_object(Resting)
+        # Resting(...) field by field: __new__ skips the __init__ frame (hot path)
+        order = Resting.__new__(Resting)
         order.order_id = order_id
         order.trader = trader
         order.is_buy = is_buy

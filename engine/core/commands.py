@@ -4,19 +4,23 @@ A command is what the sequencer journals before the core sees it, so replay
 is `for cmd in journal: engine.apply(cmd)`. Each one carries `ts_ms`, the
 sequencer's clock in integer unix milliseconds: the core never reads a clock.
 Fields are only int, str, bool, bytes, None, tuples of those and the nested
-frozen `Order`, so the journal's codec can encode them generically.
+frozen `Order`, so the journal's codec can encode them generically. Compiled
+(make native), they are C extension types (Cython `cclass` dataclasses).
 Amounts and prices in WAD; accounts are checksummed 0x addresses.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import cython
 
-from engine.core.orders import Order
+from engine.core.value import Value
+
+from engine.core import orders  # `Order` itself is cimported (commands.pxd)
 
 
-@dataclass(frozen=True, slots=True)
-class Deposit:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class Deposit(Value):
     """Credit `amount` WAD quote of collateral (seen on chain) to `account`."""
 
     account: str
@@ -24,8 +28,9 @@ class Deposit:
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Withdraw:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class Withdraw(Value):
     """Debit `amount` WAD quote from `account`, if it is free collateral.
 
     `on_chain`: the Exchange already paid it out (a trader's own withdraw
@@ -38,21 +43,23 @@ class Withdraw:
     on_chain: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class PlaceOrder(Value):
     """A signed order, already checked by the adapter (signature recovers `order.trader`).
 
     `order_hash` is the EIP-712 digest (the order's id everywhere), `signature`
     the 65-byte r||s||v kept for the settlement batch."""
 
-    order: Order
+    order: orders.Order
     order_hash: bytes
     signature: bytes
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class CancelOrder(Value):
     """Cancel one open or pending (untriggered) order of `account` by its hash."""
 
     account: str
@@ -60,8 +67,9 @@ class CancelOrder:
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class CancelAll:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class CancelAll(Value):
     """Cancel every open and pending order of `account`, in one market or (None) all."""
 
     account: str
@@ -69,8 +77,9 @@ class CancelAll:
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class SetStake:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class SetStake(Value):
     """Set the JEX stake (WAD, checkpointed on chain) that sets `account`'s fee tier."""
 
     account: str
@@ -78,8 +87,9 @@ class SetStake:
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateIndex:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class UpdateIndex(Value):
     """A new index price (WAD) for `market`.
 
     Drives the mark (index + EMA of the basis), the circuit breaker, a
@@ -93,15 +103,17 @@ class UpdateIndex:
     degraded: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class Tick(Value):
     """Time passes without a price: expire orders, sample premiums, settle funding due."""
 
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class SweepFees:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class SweepFees(Value):
     """The Exchange's `sweep_fees` moved `fees` WAD quote out of the fee pool (to the
     FeeRouter) and `insurance` WAD quote out of the insurance account's cash (to the
     InsuranceFund): the engine follows the chain."""
@@ -111,8 +123,9 @@ class SweepFees:
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class CoverBadDebt:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class CoverBadDebt(Value):
     """The InsuranceFund paid `paid` WAD quote into the Exchange for `account`'s bad
     debt (`Exchange.cover_bad_debt`): the account is credited up to its debt, the
     rest goes to the insurance account, as on chain."""

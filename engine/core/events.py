@@ -7,37 +7,24 @@ order hashes (liquidation orders get an engine id, see `liquidation_order_id`).
 Fields are only int, str, bool, bytes, None and tuples of those, so the
 journal's codec and the API can encode them generically.
 
-Events are frozen, slotted dataclasses. The engine emits many of them per
-second, so `_event` swaps the generated `__init__` (which goes through
-`object.__setattr__` by name for every field) for one that calls the slot
-descriptors directly: same frozen semantics, about 2.5x cheaper.
+Events are frozen dataclasses and, compiled (make native), C extension types
+(Cython's `cclass` dataclasses): the engine emits many of them per second, and
+building one is then a single C call. Interpreted, they are plain frozen
+dataclasses with the same fields, equality and repr.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import cython
 
-
-def _event(cls: type) -> type:
-    """Make `cls` a frozen slotted dataclass with a fast positional/keyword `__init__`."""
-    cls = dataclass(frozen=True, slots=True)(cls)
-    names = [f.name for f in fields(cls)]
-    setters = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
-    body = "".join(f"    _set_{n}(self, {n})\n" for n in names)
-    src = f"def __init__(self, {', '.join(names)}):\n{body}"
-    namespace: dict = dict(setters)
-    exec(src, namespace)  # noqa: S102 - code generated from the class's own field names
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init  # type: ignore[misc]
-    return cls
-
+from engine.core.value import Value
 
 # ------------------------------------------------------------------- orders
 
 
-@_event
-class OrderAccepted:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class OrderAccepted(Value):
     """The order passed validation and risk; trades and resting follow.
 
     `pending_trigger`: a stop / take-profit held off the book until the mark
@@ -56,8 +43,9 @@ class OrderAccepted:
     pending_trigger: bool
 
 
-@_event
-class OrderRejected:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class OrderRejected(Value):
     """The order was refused; `code` is a RejectCode value, `message` names the field."""
 
     seq: int
@@ -68,8 +56,9 @@ class OrderRejected:
     message: str
 
 
-@_event
-class OrderCancelled:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class OrderCancelled(Value):
     """An open or pending order left the engine unfilled for `remaining` WAD base.
 
     reason: "user", "expired", "self-trade", "unfilled" (IOC/market rest),
@@ -84,8 +73,9 @@ class OrderCancelled:
     reason: str
 
 
-@_event
-class OrderReduced:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class OrderReduced(Value):
     """A resting reduce-only order shrank to `remaining` WAD base because the position shrank."""
 
     seq: int
@@ -96,8 +86,9 @@ class OrderReduced:
     remaining: int
 
 
-@_event
-class OrderTriggered:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class OrderTriggered(Value):
     """A stop / take-profit order's trigger was reached by the mark; it now trades."""
 
     seq: int
@@ -109,8 +100,9 @@ class OrderTriggered:
     mark: int
 
 
-@_event
-class CancelRejected:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class CancelRejected(Value):
     """A cancel was refused (RejectCode value, message naming the field)."""
 
     seq: int
@@ -121,8 +113,9 @@ class CancelRejected:
     message: str
 
 
-@_event
-class TradeExecuted:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class TradeExecuted(Value):
     """One fill: everything a settlement `Fill` needs.
 
     `maker_order` / `taker_order` are the order hashes (the batcher looks the
@@ -149,8 +142,9 @@ class TradeExecuted:
 # ----------------------------------------------------------------- accounts
 
 
-@_event
-class Deposited:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class Deposited(Value):
     """`amount` WAD quote credited; `cash` is the account's cash after it."""
 
     seq: int
@@ -160,8 +154,9 @@ class Deposited:
     cash: int
 
 
-@_event
-class Withdrawn:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class Withdrawn(Value):
     """`amount` WAD quote debited; `cash` is the account's cash after it."""
 
     seq: int
@@ -171,8 +166,9 @@ class Withdrawn:
     cash: int
 
 
-@_event
-class WithdrawalRejected:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class WithdrawalRejected(Value):
     """A withdrawal was refused (RejectCode value, message naming the field)."""
 
     seq: int
@@ -183,8 +179,9 @@ class WithdrawalRejected:
     message: str
 
 
-@_event
-class StakeUpdated:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class StakeUpdated(Value):
     """The account's JEX stake (WAD) changed; `discount` is its fee discount (WAD fraction)."""
 
     seq: int
@@ -194,8 +191,9 @@ class StakeUpdated:
     discount: int
 
 
-@_event
-class CommandRejected:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class CommandRejected(Value):
     """A non-order command was refused: `command` is its class name."""
 
     seq: int
@@ -208,8 +206,9 @@ class CommandRejected:
 # ----------------------------------------------------------- prices, funding
 
 
-@_event
-class MarkUpdated:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class MarkUpdated(Value):
     """New index and mark (WAD quote per base) for `market`."""
 
     seq: int
@@ -220,8 +219,9 @@ class MarkUpdated:
     degraded: bool
 
 
-@_event
-class CircuitBreakerTripped:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class CircuitBreakerTripped(Value):
     """The circuit breaker changed state: `tripped` True when the index (WAD) moved
     more than 5% in 60 s (funding accrual pauses), False once it is stable again."""
 
@@ -232,8 +232,9 @@ class CircuitBreakerTripped:
     tripped: bool
 
 
-@_event
-class FundingApplied:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class FundingApplied(Value):
     """Funding settled for the interval ending at `funding_ts_ms` (unix ms).
 
     `rate` signed WAD fraction (> 0: longs pay), `premium`/`interest` its
@@ -257,8 +258,9 @@ class FundingApplied:
     late_ms: int
 
 
-@_event
-class AccountFlagged:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class AccountFlagged(Value):
     """Funding risk: `flagged` True when the account's funding outflow over 24 h
     exceeded 3% of its initial margin, False when it no longer does."""
 
@@ -271,8 +273,9 @@ class AccountFlagged:
 # --------------------------------------------------------------- liquidation
 
 
-@_event
-class LiquidationStarted:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class LiquidationStarted(Value):
     """`account` is below maintenance; an IOC liquidation order `order_hash` closes
     `size` WAD base of `market` no worse than `bankruptcy_price` (WAD)."""
 
@@ -288,8 +291,9 @@ class LiquidationStarted:
     maintenance: int
 
 
-@_event
-class PositionStepReduced:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class PositionStepReduced(Value):
     """A flagged account near maintenance was reduced by `size` WAD base in `market`."""
 
     seq: int
@@ -302,8 +306,9 @@ class PositionStepReduced:
     filled: int
 
 
-@_event
-class InsuranceTakeover:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class InsuranceTakeover(Value):
     """The insurance fund took `size` WAD base (signed, the account's side) at `price`."""
 
     seq: int
@@ -317,8 +322,9 @@ class InsuranceTakeover:
     backstop_order: bytes  # the insurance account's engine order (flag 64)
 
 
-@_event
-class AutoDeleveraged:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class AutoDeleveraged(Value):
     """`counterparty` (ranked by PnL% x leverage) took `size` WAD base (signed, the
     liquidated side) of `account`'s position at the bankruptcy `price`."""
 
@@ -333,8 +339,9 @@ class AutoDeleveraged:
     backstop_order: bytes  # the counterparty's reduce-only engine order (flag 64)
 
 
-@_event
-class FeesSwept:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class FeesSwept(Value):
     """The chain's sweep_fees: `fees` WAD quote left the fee pool, `insurance` WAD quote
     the insurance account's cash (now `insurance_after`)."""
 
@@ -345,8 +352,9 @@ class FeesSwept:
     insurance_after: int
 
 
-@_event
-class BadDebtCovered:
+@cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.cclass
+class BadDebtCovered(Value):
     """The InsuranceFund paid `paid` WAD quote for `account`'s bad debt: `credited` went
     to the account (at most its debt), the rest to the insurance account."""
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cython
+
 from engine.core.orders import Order
 
 # Order statuses
@@ -18,10 +20,11 @@ FILLED = "filled"
 CANCELLED = "cancelled"  # see `reason`: user, expired, self-trade, unfilled, ...
 
 
+@cython.cclass
 class OrderRecord:
-    """What the engine remembers of an accepted order (the book keeps its remaining)."""
+    """What the engine remembers of an accepted order (the book keeps its remaining).
 
-    __slots__ = ("order", "signature", "status", "filled", "seq", "ts_ms", "reason")
+    Its C layout is in views.pxd."""
 
     def __init__(self, order: Order, signature: bytes, status: str, seq: int, ts_ms: int) -> None:
         self.order = order

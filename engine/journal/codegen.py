@@ -16,6 +16,9 @@ command and event class.
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+import types
 import typing
 from collections.abc import Callable
 from operator import attrgetter
@@ -34,8 +37,16 @@ def escape(raw: bytes) -> bytes:
 
 
 def hints_of(cls: type) -> dict[str, Any]:
+    """The resolved type hints of a dataclass's fields. A compiled (Cython) dataclass
+    has no __annotations__; its fields keep their annotations as strings, resolved here
+    in the class's module as typing.get_type_hints would."""
     try:
-        return typing.get_type_hints(cls)
+        hints = typing.get_type_hints(cls)
+        if hints or not dataclasses.is_dataclass(cls):
+            return hints
+        holder = types.SimpleNamespace(
+            __annotations__={f.name: f.type for f in dataclasses.fields(cls)})
+        return typing.get_type_hints(holder, globalns=vars(sys.modules[cls.__module__]))
     except Exception:  # local classes with unresolvable hints: every field generic
         return {}
 

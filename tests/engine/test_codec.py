@@ -15,6 +15,7 @@ from engine.core.errors import PerpxError
 from engine.core.events import EVENTS
 from engine.core.orders import Order
 from engine.journal.codec import Codec, default_codec
+from engine.journal.codegen import hints_of
 from engine.journal.errors import JournalCorrupt, UnencodableValue
 
 WAD = 10**18
@@ -48,7 +49,7 @@ def _sample(hint: object, salt: int) -> object:
 
 
 def _instance(cls: type, salt: int) -> object:
-    hints = typing.get_type_hints(cls)
+    hints = hints_of(cls)
     return cls(*(_sample(hints[f.name], salt + i) for i, f in enumerate(dataclasses.fields(cls))))
 
 

@@ -488,6 +488,48 @@ def test_submit_many__apply_raises__halts_with_the_command_journaled(tmp_path: P
         sequencer.close()
 
 
+class HoldingJournal(Journal):
+    """Holds every commit after the first until the sequencer has halted."""
+
+    sequencer: Sequencer | None = None
+    commits = 0
+
+    def append_batch(self, rows: list[tuple[int, int, bytes]]) -> None:
+        super().append_batch(rows)
+        self.commits += 1
+        deadline = time.monotonic() + 10
+        while self.commits > 1 and self.sequencer.halted is None:  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the sequencer never halted"
+            time.sleep(0.001)
+
+
+def test_submit_async__apply_raises_with_the_next_batch_in_flight__every_ticket_fails(
+    tmp_path: Path,
+) -> None:
+    journal = HoldingJournal(tmp_path / "j.db")
+    sequencer = Sequencer(ExplodingLedger(), journal, max_batch=1)
+    journal.sequencer = sequencer
+    outcome: list[str] = []
+
+    def caller() -> None:  # the writer used to deadlock on its own lock here
+        first = sequencer.submit_async([Withdraw(TRADER, 101 * WAD, 1)])
+        second = sequencer.submit_async([Deposit(TRADER, WAD, 2)])
+        for ticket in (first, second):
+            try:
+                ticket.result()
+            except SequencerHalted as exc:
+                outcome.append(str(exc.__cause__ or exc))
+        sequencer.close()
+
+    thread = threading.Thread(target=caller, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive(), "a ticket or close() hung after the halt"
+    assert len(outcome) == 2 and all("invariant broken" in text for text in outcome)
+    assert journal.last_seq() == 2  # both were journaled; replay stops at the first too
+    journal.close()
+
+
 def test_submit__unencodable_command__rejected_without_a_seq(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.db") as journal:
         with Sequencer(LedgerEngine(), journal) as sequencer:

@@ -75,3 +75,25 @@ def test_plan__edited_source__is_stale_and_runs_from_source(tmp_path, monkeypatc
     assert nativeinfo.plan() == {"alpha": "compiled", "beta": "stale", "gamma": "not built"}
     monkeypatch.setenv(nativeinfo.PURE_ENV, "1")
     assert set(nativeinfo.plan().values()) == {"pure"}
+
+
+def test_value_repr__from_another_thread__the_dataclass_text():
+    # a compiled cclass dataclass's own repr failed outside the importing thread
+    import threading
+
+    from engine.core.commands import Deposit, PlaceOrder
+    from engine.core.events import Deposited
+    from engine.core.orders import Order
+
+    order = Order(trader="0x" + "11" * 20, market=1, is_buy=True, size=10**18,
+                  limit_price=2 * 10**18, trigger_price=0, flags=0, max_fee_rate=10**15,
+                  nonce=7, expiry=0)
+    values = [Deposit("0xab", 5, 9), Deposited(1, 9, "0xab", 5, 5),
+              PlaceOrder(order, b"\x01", b"\x02", 9)]
+    seen: list[str] = []
+    thread = threading.Thread(target=lambda: seen.extend(repr(v) for v in values))
+    thread.start()
+    thread.join()
+    assert seen == [repr(v) for v in values]
+    assert seen[0] == "Deposit(account='0xab', amount=5, ts_ms=9)"
+    assert seen[2].startswith("PlaceOrder(order=Order(trader='0x1111")

@@ -1,0 +1,37 @@
+# C layout of engine/core/book.py (Cython pure-Python mode, make native).
+# Fields stay Python objects (WAD amounts exceed 64 bits); what the C layout buys is
+# attribute access without dict lookups and method calls through a vtable.
+
+cdef class Resting:
+    cdef public object order_id
+    cdef public object trader
+    cdef public object is_buy
+    cdef public object price
+    cdef public object remaining
+    cdef public object seq
+    cdef public Resting _prev
+    cdef public Resting _next
+
+    cpdef tuple _fields(self)
+
+cdef class Book:
+    cdef public object market
+    cdef public dict _orders
+    cdef public object _by_trader
+    cdef public dict _bids
+    cdef public dict _asks
+    cdef public object _bid_keys
+    cdef public object _ask_keys
+    cdef public object _best_bid
+    cdef public object _best_ask
+    cdef public object _next_seq
+    cdef public object _index_until
+
+    cpdef Resting insert(self, order_id, trader, is_buy, price, size)
+    cpdef Resting cancel(self, order_id)
+    cpdef match(self, trader, is_buy, limit_price, size)
+    cpdef bint can_take(self, trader, is_buy, limit_price) except -1
+    cpdef bint would_cross(self, is_buy, price) except -1
+    cpdef Resting get(self, order_id)
+    cpdef tuple _take(self, trader, is_buy, limit, left, best)
+    cpdef _unlink(self, Resting order)

@@ -1,0 +1,24 @@
+"""`Value`: the base of the engine's frozen value types (orders, commands, events).
+
+Compiled (make native) they are Cython `cclass` dataclasses, whose generated
+`__repr__` keeps its recursion guard in a thread-local set up only in the importing
+thread, so a repr from any other thread (the sequencer's, a server's) raised
+AttributeError. They take `repr=False` and inherit this repr instead, the same text
+a dataclass would print.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cython
+
+
+@cython.cclass
+class Value:
+    """Base class of the engine's dataclass value types: a repr safe in any thread."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f.name}={getattr(self, f.name)!r}"
+                           for f in dataclasses.fields(self))  # type: ignore[arg-type]
+        return f"{type(self).__qualname__}({fields})"
