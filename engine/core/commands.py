@@ -19,6 +19,7 @@ from engine.core import orders  # `Order` itself is cimported (commands.pxd)
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class Deposit(Value):
     """Credit `amount` WAD quote of collateral (seen on chain) to `account`."""
@@ -29,6 +30,7 @@ class Deposit(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class Withdraw(Value):
     """Debit `amount` WAD quote from `account`, if it is free collateral.
@@ -44,6 +46,7 @@ class Withdraw(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class PlaceOrder(Value):
     """A signed order, already checked by the adapter (signature recovers `order.trader`).
@@ -58,6 +61,7 @@ class PlaceOrder(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class CancelOrder(Value):
     """Cancel one open or pending (untriggered) order of `account` by its hash."""
@@ -68,6 +72,7 @@ class CancelOrder(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class CancelAll(Value):
     """Cancel every open and pending order of `account`, in one market or (None) all."""
@@ -78,6 +83,7 @@ class CancelAll(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class SetStake(Value):
     """Set the JEX stake (WAD, checkpointed on chain) that sets `account`'s fee tier."""
@@ -88,6 +94,7 @@ class SetStake(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class UpdateIndex(Value):
     """A new index price (WAD) for `market`.
@@ -104,6 +111,7 @@ class UpdateIndex(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class Tick(Value):
     """Time passes without a price: expire orders, sample premiums, settle funding due."""
@@ -112,6 +120,7 @@ class Tick(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class SweepFees(Value):
     """The Exchange's `sweep_fees` moved `fees` WAD quote out of the fee pool (to the
@@ -124,6 +133,7 @@ class SweepFees(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class CoverBadDebt(Value):
     """The InsuranceFund paid `paid` WAD quote into the Exchange for `account`'s bad

@@ -29,6 +29,8 @@ import gc
 import hashlib
 import pickle
 
+import cython
+
 from engine.core import fees, liquidation, risk
 from engine.core.accounts import Ledger
 from engine.core.book import Book, Match
@@ -77,19 +79,24 @@ from engine.core.wad import WAD
 SNAPSHOT_MAGIC = b"perpx-engine-snapshot-v1\n"
 
 
-class Engine(SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
-    """The matching, risk and funding engine over `markets` (see the module docstring).
+# The engine's state: EngineCore's C fields (engine/core/engine.pxd), pickled by
+# __getstate__ (all but _dispatch, which __setstate__ rebuilds)
+STATE = (
+    "specs", "books", "ledger", "orders", "triggers", "expiries", "marks", "breakers",
+    "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",
+    "_seq", "_clock", "_next_due", "_liq_nonce", "_rates", "_exposure", "_reduce_only",
+    "_pending", "_nonces", "_dispatch", "order_retention_ms", "_registered", "_retiring",
+    "_retire_due",
+)
 
-    order_retention_ms: how long an ended order stays in `orders` (engine/core/retention.py).
-    """
 
-    __slots__ = (
-        "specs", "books", "ledger", "orders", "triggers", "expiries", "marks", "breakers",
-        "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",
-        "_seq", "_clock", "_next_due", "_liq_nonce", "_rates", "_exposure", "_reduce_only",
-        "_pending", "_nonces", "_dispatch", "order_retention_ms", "_registered", "_retiring",
-        "_retire_due",
-    )
+@cython.auto_pickle(False)  # pickled through __getstate__ / __setstate__
+@cython.cclass
+class EngineCore:
+    """The engine's state and its order path (see `Engine`). Compiled (make native) it
+    is an extension type whose state is C fields and whose order-path methods are
+    called through a vtable (engine/core/engine.pxd); `Engine` adds the sweeps,
+    transfers, queries and retention as plain Python mixins."""
 
     def __init__(self, markets: tuple[MarketSpec, ...], *,
                  order_retention_ms: int = ORDER_RETENTION_MS) -> None:
@@ -140,9 +147,12 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
 
         A command older than the engine's clock runs at the clock (time never
         goes backwards). Raises InvalidCommand for an object that is not a command."""
-        handler = self._dispatch.get(type(cmd))
-        if handler is None:
-            raise InvalidCommand(f"not an engine command: {type(cmd).__name__}")
+        kind = type(cmd)
+        handler = None  # orders and cancels, most commands, skip the table
+        if kind is not PlaceOrder and kind is not CancelOrder:
+            handler = self._dispatch.get(kind)
+            if handler is None:
+                raise InvalidCommand(f"not an engine command: {kind.__name__}")
         ts = cmd.ts_ms  # type: ignore[attr-defined]
         if ts < self._clock:
             ts = self._clock
@@ -151,7 +161,12 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
         out: list = []
         if ts >= self._next_due:
             self._advance(ts, out)
-        handler(cmd, ts, out)
+        if handler is not None:
+            handler(cmd, ts, out)
+        elif kind is PlaceOrder:
+            self._place(cmd, ts, out)
+        else:
+            self._cancel(cmd, ts, out)
         return out
 
     def _next_seq(self) -> int:
@@ -639,7 +654,7 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
         # books pickle as flat rows (Book.__reduce__), not as their linked queues, and the
         # order registry as one flat tuple per order: a snapshot pickles every order the
         # engine holds, and plain tuples pickle ~2.5x faster than an object pair per order
-        state = {name: getattr(self, name) for name in self.__slots__ if name != "_dispatch"}
+        state = {name: getattr(self, name) for name in STATE if name != "_dispatch"}
         state["orders"] = _flat_orders(self.orders)
         return state
 
@@ -696,6 +711,15 @@ class Engine(SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
         liquidation.find_liquidatable_units(engine.ledger, ())
         return engine
 
+
+
+class Engine(EngineCore, SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
+    """The matching, risk and funding engine over `markets` (see the module docstring).
+
+    order_retention_ms: how long an ended order stays in `orders` (engine/core/retention.py).
+    """
+
+    __slots__ = ()  # the state is EngineCore's
 
 def _flat_orders(orders: dict[bytes, OrderRecord]) -> list[tuple]:
     """The registry as (hash, Order fields..., signature, status, filled, seq, ts_ms,

@@ -23,6 +23,7 @@ from engine.core.value import Value
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class OrderAccepted(Value):
     """The order passed validation and risk; trades and resting follow.
@@ -44,6 +45,7 @@ class OrderAccepted(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class OrderRejected(Value):
     """The order was refused; `code` is a RejectCode value, `message` names the field."""
@@ -57,6 +59,7 @@ class OrderRejected(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class OrderCancelled(Value):
     """An open or pending order left the engine unfilled for `remaining` WAD base.
@@ -74,6 +77,7 @@ class OrderCancelled(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class OrderReduced(Value):
     """A resting reduce-only order shrank to `remaining` WAD base because the position shrank."""
@@ -87,6 +91,7 @@ class OrderReduced(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class OrderTriggered(Value):
     """A stop / take-profit order's trigger was reached by the mark; it now trades."""
@@ -101,6 +106,7 @@ class OrderTriggered(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class CancelRejected(Value):
     """A cancel was refused (RejectCode value, message naming the field)."""
@@ -114,6 +120,7 @@ class CancelRejected(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class TradeExecuted(Value):
     """One fill: everything a settlement `Fill` needs.
@@ -143,6 +150,7 @@ class TradeExecuted(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class Deposited(Value):
     """`amount` WAD quote credited; `cash` is the account's cash after it."""
@@ -155,6 +163,7 @@ class Deposited(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class Withdrawn(Value):
     """`amount` WAD quote debited; `cash` is the account's cash after it."""
@@ -167,6 +176,7 @@ class Withdrawn(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class WithdrawalRejected(Value):
     """A withdrawal was refused (RejectCode value, message naming the field)."""
@@ -180,6 +190,7 @@ class WithdrawalRejected(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class StakeUpdated(Value):
     """The account's JEX stake (WAD) changed; `discount` is its fee discount (WAD fraction)."""
@@ -192,6 +203,7 @@ class StakeUpdated(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class CommandRejected(Value):
     """A non-order command was refused: `command` is its class name."""
@@ -207,6 +219,7 @@ class CommandRejected(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class MarkUpdated(Value):
     """New index and mark (WAD quote per base) for `market`."""
@@ -220,6 +233,7 @@ class MarkUpdated(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class CircuitBreakerTripped(Value):
     """The circuit breaker changed state: `tripped` True when the index (WAD) moved
@@ -233,6 +247,7 @@ class CircuitBreakerTripped(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class FundingApplied(Value):
     """Funding settled for the interval ending at `funding_ts_ms` (unix ms).
@@ -259,6 +274,7 @@ class FundingApplied(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class AccountFlagged(Value):
     """Funding risk: `flagged` True when the account's funding outflow over 24 h
@@ -274,6 +290,7 @@ class AccountFlagged(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class LiquidationStarted(Value):
     """`account` is below maintenance; an IOC liquidation order `order_hash` closes
@@ -292,6 +309,7 @@ class LiquidationStarted(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class PositionStepReduced(Value):
     """A flagged account near maintenance was reduced by `size` WAD base in `market`."""
@@ -307,6 +325,7 @@ class PositionStepReduced(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class InsuranceTakeover(Value):
     """The insurance fund took `size` WAD base (signed, the account's side) at `price`."""
@@ -323,6 +342,7 @@ class InsuranceTakeover(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class AutoDeleveraged(Value):
     """`counterparty` (ranked by PnL% x leverage) took `size` WAD base (signed, the
@@ -340,6 +360,7 @@ class AutoDeleveraged(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class FeesSwept(Value):
     """The chain's sweep_fees: `fees` WAD quote left the fee pool, `insurance` WAD quote
@@ -353,6 +374,7 @@ class FeesSwept(Value):
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class BadDebtCovered(Value):
     """The InsuranceFund paid `paid` WAD quote for `account`'s bad debt: `credited` went

@@ -24,6 +24,7 @@ from engine.core.rules import (
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)
+@cython.no_gc
 @cython.cclass
 class Order(Value):
     """A trader's signed order. Sizes and prices in WAD; expiry in unix seconds

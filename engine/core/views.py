@@ -20,6 +20,7 @@ FILLED = "filled"
 CANCELLED = "cancelled"  # see `reason`: user, expired, self-trade, unfilled, ...
 
 
+@cython.no_gc  # fields are atoms and an Order: never part of a reference cycle
 @cython.cclass
 class OrderRecord:
     """What the engine remembers of an accepted order (the book keeps its remaining).

@@ -1,0 +1,44 @@
+# C layout of EngineCore (engine/core/engine.py, Cython pure-Python mode, make native):
+# the engine's state as C fields, the order path as cpdef methods (a vtable call from
+# compiled code, still overridable and callable from Python). Amounts stay Python ints.
+cimport cython
+
+from engine.core.book cimport Book, Resting
+from engine.core.commands cimport CancelOrder, PlaceOrder
+from engine.core.orders cimport Order
+from engine.core.views cimport OrderRecord
+
+cdef class EngineCore:
+    cdef public dict specs, books, orders, triggers, fills
+    cdef public dict marks, breakers, funding, index, index_ts, next_sample, _funding_log
+    cdef public dict _rates, _exposure, _reduce_only, _pending, _nonces, _dispatch
+    cdef public object ledger, expiries, monitor
+    cdef public object _seq, _clock, _next_due, _liq_nonce
+    cdef public object order_retention_ms, _registered, _retiring, _retire_due
+
+    cpdef list apply(self, cmd)
+    cpdef _reject(self, list out, ts, order_hash, trader, code, message)
+    cpdef tuple fee_rates(self, account, market)
+    cpdef _place(self, PlaceOrder cmd, ts, list out)
+    @cython.locals(rec=OrderRecord)
+    cpdef _accept(self, PlaceOrder cmd, Order order, h, rates, used, ts, list out)
+    @cython.locals(book=Book)
+    cpdef _rest(self, h, Order order, size)
+    cpdef _use_nonce(self, Order order)
+    cpdef _clamp_reduce_only(self, Order order, size)
+    @cython.locals(book=Book)
+    cpdef _pre_trade(self, Order order, size)
+    cpdef _expose(self, trader, market, is_buy, size, price)
+    @cython.locals(order=Order, book=Book, resting=Resting)
+    cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
+    @cython.locals(maker_rec=OrderRecord, maker_order=Order)
+    cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
+                          liquidation)
+    @cython.locals(rec=OrderRecord, order=Order)
+    cpdef _unrested(self, h, remaining, reason, ts, list out)
+    @cython.locals(book=Book, resting=Resting)
+    cpdef _shrink_reduce_only(self, account, market, ts, list out)
+    @cython.locals(rec=OrderRecord)
+    cpdef _cancel(self, CancelOrder cmd, ts, list out)
+    @cython.locals(order=Order, resting=Resting)
+    cpdef _cancel_one(self, h, OrderRecord rec, reason, ts, list out)
