@@ -32,13 +32,16 @@ PnL and margins in quote. Accounts are 0x addresses (strings).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import cython
 
 from engine.core import rules
 from engine.core.codes import RejectCode
 from engine.core.errors import InvariantViolation, PerpxError
 from engine.core.markets import MarketSpec
+from engine.core.value import Value
 from engine.core.wad import WAD, Rounding, mul_div
 
 # The insurance fund's own account: its cash IS the insurance balance, and it
@@ -50,8 +53,10 @@ class LedgerError(PerpxError, ValueError):
     """A ledger call with impossible arguments (a bug in the caller, not a rejection)."""
 
 
-@dataclass(slots=True)
-class Position:
+@cython.dataclasses.dataclass(repr=False)
+@cython.no_gc  # WAD integers and a flag: never part of a reference cycle
+@cython.cclass
+class Position(Value):
     """One account's position in one market (all WAD)."""
 
     size: int  # signed base, long > 0
@@ -63,12 +68,14 @@ class Position:
     isolated_margin: int = 0  # quote allocated to an isolated position
 
 
-@dataclass(slots=True)
-class Account:
+@cython.dataclasses.dataclass(repr=False)
+@cython.no_gc  # its positions dict holds Positions only: never part of a reference cycle
+@cython.cclass
+class Account(Value):
     """Cash (exactly the contract's, WAD quote), positions by market id, staked JEX (WAD)."""
 
     cash: int
-    positions: dict[int, Position] = field(default_factory=dict)
+    positions: dict[int, Position] = cython.dataclasses.field(default_factory=dict)
     stake: int = 0
 
 
@@ -110,6 +117,14 @@ class FundingResult:
     total: int
 
 
+# The ledger's state (its C fields when compiled, engine/core/accounts.pxd), snapshotted
+# by __getstate__ but for the caches in LEDGER_CACHES
+LEDGER_STATE = ("markets", "accounts", "fee_pool", "funding_pool", "open_interest", "marks",
+                "funding_index", "holders", "dirty", "liq_index", "risk_cache")
+LEDGER_CACHES = ("liq_index", "risk_cache")
+
+
+@cython.cclass
 class Ledger:
     """Every account's cash and positions, the pools, marks and funding indices.
 
@@ -139,14 +154,16 @@ class Ledger:
         # drops the account's entry.
         self.risk_cache: dict[str, int] = {}
 
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state.pop("risk_cache", None)  # caches, not state: never snapshotted (the
-        state.pop("liq_index", None)  # liquidation index is rebuilt by its first sweep)
-        return state
+    def __reduce__(self) -> tuple:
+        # the caches are not state: never snapshotted (the liquidation index is rebuilt
+        # by its first sweep)
+        state = {name: getattr(self, name) for name in LEDGER_STATE
+                 if name not in LEDGER_CACHES}
+        return _new_ledger, (), state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        for name, value in state.items():
+            setattr(self, name, value)
         self.risk_cache = {}
         self.liq_index = None
 
@@ -651,3 +668,8 @@ class Ledger:
                 raise InvariantViolation(
                     f"market {market}: longs {longs}, shorts {shorts}, "
                     f"open interest {self.open_interest[market]}")
+
+
+def _new_ledger() -> Ledger:
+    """An empty ledger for unpickling (`Ledger.__reduce__`; __setstate__ fills it)."""
+    return Ledger.__new__(Ledger)

@@ -3,6 +3,7 @@
 # compiled code, still overridable and callable from Python). Amounts stay Python ints.
 cimport cython
 
+from engine.core.accounts cimport Ledger
 from engine.core.book cimport Book, Resting
 from engine.core.commands cimport CancelOrder, PlaceOrder
 from engine.core.orders cimport Order
@@ -12,7 +13,8 @@ cdef class EngineCore:
     cdef public dict specs, books, orders, triggers, fills
     cdef public dict marks, breakers, funding, index, index_ts, next_sample, _funding_log
     cdef public dict _rates, _exposure, _reduce_only, _pending, _nonces, _dispatch
-    cdef public object ledger, expiries, monitor
+    cdef public Ledger ledger
+    cdef public object expiries, monitor
     cdef public object _seq, _clock, _next_due, _liq_nonce
     cdef public object order_retention_ms, _registered, _retiring, _retire_due
 
