@@ -3,6 +3,7 @@
 # compiled code, still overridable and callable from Python). Amounts stay Python ints.
 cimport cython
 
+from engine.core cimport risk
 from engine.core.accounts cimport Ledger
 from engine.core.book cimport Book, Resting
 from engine.core.commands cimport CancelOrder, PlaceOrder
@@ -22,7 +23,7 @@ cdef class EngineCore:
     cpdef _reject(self, list out, ts, order_hash, trader, code, message)
     cpdef tuple fee_rates(self, account, market)
     cpdef _place(self, PlaceOrder cmd, ts, list out)
-    @cython.locals(rec=OrderRecord)
+    @cython.locals(rec=OrderRecord, book=Book)
     cpdef _accept(self, PlaceOrder cmd, Order order, h, rates, used, ts, list out)
     @cython.locals(book=Book)
     cpdef _rest(self, h, Order order, size)
@@ -33,7 +34,7 @@ cdef class EngineCore:
     cpdef _expose(self, trader, market, is_buy, size, price)
     @cython.locals(order=Order, book=Book, resting=Resting)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
-    @cython.locals(maker_rec=OrderRecord, maker_order=Order)
+    @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger)
     cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
                           liquidation)
     @cython.locals(rec=OrderRecord, order=Order)
@@ -42,5 +43,5 @@ cdef class EngineCore:
     cpdef _shrink_reduce_only(self, account, market, ts, list out)
     @cython.locals(rec=OrderRecord)
     cpdef _cancel(self, CancelOrder cmd, ts, list out)
-    @cython.locals(order=Order, resting=Resting)
+    @cython.locals(order=Order, resting=Resting, book=Book)
     cpdef _cancel_one(self, h, OrderRecord rec, reason, ts, list out)

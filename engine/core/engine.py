@@ -233,7 +233,8 @@ class EngineCore:
         elif flags & FLAGS_NON_RESTING:
             maker = False
         else:  # a resting-capable limit order is charged as maker unless it crosses now
-            maker = not self.books[market].would_cross(is_buy, limit)
+            book = self.books[market]
+            maker = not book.would_cross(is_buy, limit)
         rate = rates[0] if maker else rates[1]
         if order.max_fee_rate < rate:
             bad = check_fee_cap(order, rate, "maker" if maker else "taker")
@@ -269,7 +270,8 @@ class EngineCore:
         """Rest `size` WAD base of an accepted GTC order that crosses nothing; track its
         exposure and expiry."""
         trader, market, is_buy, price = order.trader, order.market, order.is_buy, order.limit_price
-        self.books[market].insert(h, trader, is_buy, price, size)
+        book = self.books[market]
+        book.insert(h, trader, is_buy, price, size)
         by_market = self._exposure.get(trader)
         if by_market is None:
             self._exposure[trader] = {market: [size, size * price, 0, 0] if is_buy
@@ -444,7 +446,7 @@ class EngineCore:
         Fees: each side's stake-tier rate, never above the rate its order signed
         (max_fee_rate), so the contract's fee check always holds. A liquidation
         taker pays the liquidation fee (capped at its equity) to insurance instead."""
-        ledger_fill, orders, rates = self.ledger.fill, self.orders, self._rates
+        ledger, orders, rates = self.ledger, self.orders, self._rates
         exposure, fills, expiries = self._exposure, self.fills, self.expiries
         taker = taker_order.trader
         is_buy = taker_order.is_buy
@@ -468,10 +470,10 @@ class EngineCore:
             taker_fee = 0 if liquidation else -(-notional * taker_rate // WAD)
             maker_isolated = (maker_order.flags & FLAG_ISOLATED) != 0
             if is_buy:
-                ledger_fill(market, taker, maker, size, price, taker_fee, maker_fee,
+                ledger.fill(market, taker, maker, size, price, taker_fee, maker_fee,
                             taker_isolated, maker_isolated)
             else:
-                ledger_fill(market, maker, taker, size, price, maker_fee, taker_fee,
+                ledger.fill(market, maker, taker, size, price, maker_fee, taker_fee,
                             maker_isolated, taker_isolated)
             if liquidation:
                 taker_fee = self._charge_liquidation_fee(taker, market, size, price)
@@ -603,7 +605,8 @@ class EngineCore:
             out.append(OrderCancelled(self._seq, ts, h, order.trader, order.market,
                                       order.size, reason))
             return
-        resting = self.books[order.market].cancel(h)
+        book = self.books[order.market]
+        resting = book.cancel(h)
         if resting is None:
             raise InvariantViolation(f"order 0x{h.hex()} is open but not in the book")
         self._unrested(h, resting.remaining, reason, ts, out)

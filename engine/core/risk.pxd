@@ -1,5 +1,8 @@
 # engine/core/risk.py compiled (make native): the pre-trade fast path reads the ledger's
-# C fields directly.
+# C fields directly, and the engine calls it without a Python-level call (engine.pxd).
+cimport cython
+
 from engine.core.accounts cimport Ledger
 
-cpdef checked_with_cache(Ledger ledger, account, market, is_buy, size, price, exposure)
+@cython.locals(marks=dict)
+cpdef checked_with_cache(Ledger ledger, account, market, is_buy, size, price, dict exposure)
