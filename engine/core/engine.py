@@ -25,9 +25,7 @@ adapter checksums them); order ids are EIP-712 order hashes.
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import pickle
 
 import cython
 
@@ -48,7 +46,7 @@ from engine.core.commands import (
     UpdateIndex,
     Withdraw,
 )
-from engine.core.errors import InvalidCommand, InvalidMarket, InvariantViolation, SnapshotError
+from engine.core.errors import InvalidCommand, InvalidMarket, InvariantViolation
 from engine.core.events import (
     CancelRejected,
     CommandRejected,
@@ -69,6 +67,7 @@ from engine.core.rules import (
     FLAG_REDUCE_ONLY,
     FLAGS_NON_RESTING,
 )
+from engine.core.snapshot import SnapshotMixin
 from engine.core.sweeps import SweepsMixin
 from engine.core.transfers import TransfersMixin
 from engine.core.triggers import ExpiryQueue, TriggerBook
@@ -76,27 +75,13 @@ from engine.core.validation import PLAIN_FLAGS, UINT256_MAX, check_fee_cap, chec
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
 from engine.core.wad import WAD
 
-SNAPSHOT_MAGIC = b"perpx-engine-snapshot-v1\n"
-
-
-# The engine's state: EngineCore's C fields (engine/core/engine.pxd), pickled by
-# __getstate__ (all but _dispatch, which __setstate__ rebuilds)
-STATE = (
-    "specs", "books", "ledger", "orders", "triggers", "expiries", "marks", "breakers",
-    "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",
-    "_seq", "_clock", "_next_due", "_liq_nonce", "_rates", "_exposure", "_reduce_only",
-    "_pending", "_nonces", "_dispatch", "order_retention_ms", "_registered", "_retiring",
-    "_retire_due",
-)
-
-
-@cython.auto_pickle(False)  # pickled through __getstate__ / __setstate__
+@cython.auto_pickle(False)  # pickled by SnapshotMixin's __getstate__ / __setstate__
 @cython.cclass
 class EngineCore:
     """The engine's state and its order path (see `Engine`). Compiled (make native) it
     is an extension type whose state is C fields and whose order-path methods are
     called through a vtable (engine/core/engine.pxd); `Engine` adds the sweeps,
-    transfers, queries and retention as plain Python mixins."""
+    transfers, queries, retention and snapshots as plain Python mixins."""
 
     def __init__(self, markets: tuple[MarketSpec, ...], *,
                  order_retention_ms: int = ORDER_RETENTION_MS) -> None:
@@ -651,92 +636,12 @@ class EngineCore:
         self._retention_digest(h)
         return h.hexdigest()
 
-    # --------------------------------------------------------------- snapshot
 
-    def __getstate__(self) -> dict:
-        # books pickle as flat rows (Book.__reduce__), not as their linked queues, and the
-        # order registry as one flat tuple per order: a snapshot pickles every order the
-        # engine holds, and plain tuples pickle ~2.5x faster than an object pair per order
-        state = {name: getattr(self, name) for name in STATE if name != "_dispatch"}
-        state["orders"] = _flat_orders(self.orders)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        if type(state.get("orders")) is list:
-            state["orders"] = _unflat_orders(state["orders"])
-        for name, value in state.items():
-            setattr(self, name, value)
-        self._restore_retention(state)
-        if "_nonces" not in state:  # a snapshot from before nonce tracking: rebuild it
-            self._nonces = {}
-            for rec in self.orders.values():
-                if not rec.order.engine_made:
-                    self._use_nonce(rec.order)
-        for market, book in self.books.items():
-            if not isinstance(book, Book):  # older snapshots: (next seq, rows seq first)
-                next_seq, rows = book
-                self.books[market] = Book.restore(market, next_seq, [
-                    (oid, trader, is_buy, price, left, seq)
-                    for seq, oid, trader, is_buy, price, left in rows])
-        for account, history in self.fills.items():
-            if type(history) is not FillHistory:  # a snapshot that kept the events
-                self.fills[account] = FillHistory.of(history)
-        self._dispatch = self._make_dispatch()
-
-    def snapshot(self) -> bytes:
-        """The whole state as bytes; `Engine.from_snapshot` restores the same state hash."""
-        enabled = gc.isenabled()
-        gc.disable()  # the flat rows are short-lived: no collection needs to walk them
-        try:
-            return SNAPSHOT_MAGIC + pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
-        finally:
-            if enabled:
-                gc.enable()
-
-    @classmethod
-    def from_snapshot(cls, data: bytes) -> Engine:
-        """Rebuild an engine from `snapshot()` bytes; raises SnapshotError on anything else."""
-        if not data.startswith(SNAPSHOT_MAGIC):
-            raise SnapshotError("snapshot: not a perpx engine snapshot (bad magic or version)")
-        enabled = gc.isenabled()
-        gc.disable()  # millions of new objects, no garbage: full collections would rescan them
-        try:
-            engine = pickle.loads(data[len(SNAPSHOT_MAGIC):])  # noqa: S301 - our own snapshot
-        except Exception as exc:
-            raise SnapshotError(f"snapshot: corrupt data ({exc})") from exc
-        finally:
-            if enabled:
-                gc.enable()
-        if not isinstance(engine, cls):
-            raise SnapshotError("snapshot: does not hold an Engine")
-        # the liquidation index is a cache a snapshot leaves out: build it now, during
-        # recovery, rather than in the first mark update's sweep
-        liquidation.find_liquidatable_units(engine.ledger, ())
-        return engine
-
-
-
-class Engine(EngineCore, SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin):
+class Engine(EngineCore, SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin,
+             SnapshotMixin):
     """The matching, risk and funding engine over `markets` (see the module docstring).
 
     order_retention_ms: how long an ended order stays in `orders` (engine/core/retention.py).
     """
 
     __slots__ = ()  # the state is EngineCore's
-
-def _flat_orders(orders: dict[bytes, OrderRecord]) -> list[tuple]:
-    """The registry as (hash, Order fields..., signature, status, filled, seq, ts_ms,
-    reason) tuples, in registration order (`_unflat_orders` inverts it)."""
-    return [(h, o.trader, o.market, o.is_buy, o.size, o.limit_price, o.trigger_price, o.flags,
-             o.max_fee_rate, o.nonce, o.expiry, r.signature, r.status, r.filled, r.seq,
-             r.ts_ms, r.reason)
-            for h, r in orders.items() for o in (r.order,)]
-
-
-def _unflat_orders(rows: list[tuple]) -> dict[bytes, OrderRecord]:
-    orders = {}
-    for row in rows:
-        rec = orders[row[0]] = OrderRecord(Order(*row[1:11]), row[11], row[12], row[14], row[15])
-        rec.filled = row[13]
-        rec.reason = row[16]
-    return orders
