@@ -117,13 +117,14 @@ class FundingResult:
     total: int
 
 
-# The ledger's state (its C fields when compiled, engine/core/accounts.pxd), snapshotted
-# by __getstate__ but for the caches in LEDGER_CACHES
+# The ledger's state (its C fields when compiled, engine/core/accounts.pxd; a test holds
+# the two lists equal), snapshotted by __getstate__ but for the caches in LEDGER_CACHES
 LEDGER_STATE = ("markets", "accounts", "fee_pool", "funding_pool", "open_interest", "marks",
                 "funding_index", "holders", "dirty", "liq_index", "risk_cache")
 LEDGER_CACHES = ("liq_index", "risk_cache")
 
 
+@cython.auto_pickle(False)  # pickled by __getstate__ / __setstate__
 @cython.cclass
 class Ledger:
     """Every account's cash and positions, the pools, marks and funding indices.
@@ -154,12 +155,10 @@ class Ledger:
         # drops the account's entry.
         self.risk_cache: dict[str, int] = {}
 
-    def __reduce__(self) -> tuple:
+    def __getstate__(self) -> dict:
         # the caches are not state: never snapshotted (the liquidation index is rebuilt
         # by its first sweep)
-        state = {name: getattr(self, name) for name in LEDGER_STATE
-                 if name not in LEDGER_CACHES}
-        return _new_ledger, (), state
+        return {name: getattr(self, name) for name in LEDGER_STATE if name not in LEDGER_CACHES}
 
     def __setstate__(self, state: dict) -> None:
         for name, value in state.items():
@@ -668,8 +667,3 @@ class Ledger:
                 raise InvariantViolation(
                     f"market {market}: longs {longs}, shorts {shorts}, "
                     f"open interest {self.open_interest[market]}")
-
-
-def _new_ledger() -> Ledger:
-    """An empty ledger for unpickling (`Ledger.__reduce__`; __setstate__ fills it)."""
-    return Ledger.__new__(Ledger)

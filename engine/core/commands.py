@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import cython
 
-from engine.core.value import Value
-
 from engine.core import orders  # `Order` itself is cimported (commands.pxd)
+from engine.core.value import Value
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import cython
 
-from engine.core.value import Value
-
 from engine.core.rules import (
     FLAG_FOK,
     FLAG_IOC,
@@ -21,6 +19,7 @@ from engine.core.rules import (
     FLAGS_ENGINE,
     FLAGS_NON_RESTING,
 )
+from engine.core.value import Value
 
 
 @cython.dataclasses.dataclass(frozen=True, repr=False)

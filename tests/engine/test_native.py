@@ -97,3 +97,27 @@ def test_value_repr__from_another_thread__the_dataclass_text():
     assert seen == [repr(v) for v in values]
     assert seen[0] == "Deposit(account='0xab', amount=5, ts_ms=9)"
     assert seen[2].startswith("PlaceOrder(order=Order(trader='0x1111")
+
+
+def _pxd_fields(module: str, cls: str) -> set[str]:
+    """The names a .pxd declares as `cdef public <type> a, b, ...` in `cdef class cls`."""
+    names: set[str] = set()
+    inside = False
+    for line in (nativeinfo.CORE / f"{module}.pxd").read_text().splitlines():
+        if line.startswith("cdef class "):
+            inside = line.startswith(f"cdef class {cls}:") or line.startswith(f"cdef class {cls}(")
+        elif inside and line.strip().startswith("cdef public "):
+            declared = line.strip().removeprefix("cdef public ").split(" ", 1)[1]
+            names.update(name.strip() for name in declared.split(","))
+    return names
+
+
+def test_state_lists__name_exactly_the_pxd_fields():
+    # __getstate__ pickles the names in STATE / LEDGER_STATE, and compiled the state
+    # lives in the C fields the .pxd files declare: a name in one and not the other
+    # would be lost from snapshots or fail to restore
+    from engine.core.accounts import LEDGER_STATE
+    from engine.core.snapshot import STATE
+
+    assert _pxd_fields("engine", "EngineCore") == set(STATE)
+    assert _pxd_fields("accounts", "Ledger") == set(LEDGER_STATE)
