@@ -16,7 +16,9 @@ command and event class.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import pathlib
 import sys
 import types
 import typing
@@ -38,17 +40,35 @@ def escape(raw: bytes) -> bytes:
 
 def hints_of(cls: type) -> dict[str, Any]:
     """The resolved type hints of a dataclass's fields. A compiled (Cython) dataclass
-    has no __annotations__; its fields keep their annotations as strings, resolved here
-    in the class's module as typing.get_type_hints would."""
+    has no __annotations__, and its fields keep their annotations as strings, except
+    that a field with a default is recorded as 'object' (Cython 3.3); the annotations
+    are then read from the class's source file, which the in-place build keeps beside
+    the extension, and resolved in the class's module as typing.get_type_hints would."""
     try:
         hints = typing.get_type_hints(cls)
         if hints or not dataclasses.is_dataclass(cls):
             return hints
-        holder = types.SimpleNamespace(
-            __annotations__={f.name: f.type for f in dataclasses.fields(cls)})
+        annotations = {f.name: f.type for f in dataclasses.fields(cls)}
+        if "object" in annotations.values():
+            annotations.update(_source_annotations(cls))
+        holder = types.SimpleNamespace(__annotations__=annotations)
         return typing.get_type_hints(holder, globalns=vars(sys.modules[cls.__module__]))
     except Exception:  # local classes with unresolvable hints: every field generic
         return {}
+
+
+def _source_annotations(cls: type) -> dict[str, str]:
+    """The field annotations of `cls` as written in its module's .py file ({} if the
+    file or the class is not there)."""
+    path = pathlib.Path(sys.modules[cls.__module__].__file__ or "")
+    source = path.with_name(path.name.split(".", 1)[0] + ".py")
+    if not source.is_file():
+        return {}
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
+            return {item.target.id: ast.unparse(item.annotation) for item in node.body
+                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)}
+    return {}
 
 
 def _fast_kind(hint: Any, dataclasses: dict[type, tuple[str, ...]]) -> str | None:

@@ -105,6 +105,16 @@ def test_encode__generated_fast_path__equals_generic_encoder(cls: type) -> None:
         assert codec.encode(value) == codec.encode_generic(value)
 
 
+@pytest.mark.parametrize("cls", (Order, *COMMANDS, *EVENTS), ids=lambda c: c.__name__)
+def test_hints_of__every_registered_class__a_concrete_type_per_field(cls: type) -> None:
+    # compiled, Cython records a defaulted field's annotation as 'object'; the codec
+    # then sent Order's last five fields through the generic encoder (2.0 us a PlaceOrder
+    # instead of 1.2) and the generic decoder
+    hints = hints_of(cls)
+    assert [f.name for f in dataclasses.fields(cls)] == list(hints)
+    assert object not in hints.values()
+
+
 def test_encode__values_outside_the_fast_path__fall_back_to_same_format() -> None:
     codec = default_codec()
     long_account = "0x" + "a" * 300  # past the u8 length of the fast path
