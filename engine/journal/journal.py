@@ -1,4 +1,4 @@
-"""The append-only command journal: SQLite in WAL mode, one row per command.
+"""The append-only command journal: SQLite in WAL mode, one row per commit.
 
 The journal is the authority; the engine's state is a projection of it.
 
@@ -11,18 +11,27 @@ the fsync is paid once per transaction, not per command: callers batch
 commands (`append_batch`), and `engine.sequencer.Sequencer` groups whatever
 arrived while the previous commit was in flight into the next transaction.
 
+Layout (format 2). A group commit is stored as one row of the `frames` table, or a
+few when it holds more than `FRAME_RECORDS` commands: the row's key is its first seq,
+it names its last, and its body is the commands in order, each framed as
+`ts_ms i64 | length u32 | payload` (little-endian). The CRC-32 of a row covers
+(first_seq u64, last_seq u64, body). One row per commit instead of one per command
+takes the per-command SQLite parameter binding and CRC off the interpreter: the
+writer thread holds the GIL for a `join` and one bind, and SQLite and zlib release
+it while they write, fsync and checksum (journal_cmds_per_s, tests/bench).
+
 Torn writes. A process or machine dying mid-commit leaves a partial WAL
 transaction; SQLite's WAL frames carry checksums and a commit marker, and on
 open SQLite discards any transaction whose frames are incomplete. Such a
 transaction was never acknowledged (acknowledgement follows COMMIT), so losing
 it is correct. Every row that SQLite does show us is therefore part of a
-committed, possibly acknowledged transaction, and each carries its own CRC-32
-over (seq, ts_ms, payload). A row that fails its CRC, or a gap in the
-sequence, is corruption of acknowledged data: the journal refuses loudly
-(`JournalCorrupt`) and never truncates. On open it checks the sequence is
-contiguous and verifies the CRC of the last `verify_tail` rows (all rows with
-`verify_tail=None`); `iter_from` verifies every row it yields, so a replay
-never applies an unverified command.
+committed, possibly acknowledged transaction. A row that fails its CRC or whose
+body does not parse, or a gap or an overlap in the sequence, is corruption of
+acknowledged data: the journal refuses loudly (`JournalCorrupt`) and never
+truncates. On open it checks the rows tile 1..N and verifies the rows holding the
+last `verify_tail` commands (all with `verify_tail=None`); `iter_from` verifies
+every row before it yields a command of it, so a replay never applies an
+unverified command.
 """
 
 from __future__ import annotations
@@ -37,49 +46,46 @@ import urllib.parse
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 from engine.journal.errors import JournalClosed, JournalCorrupt, JournalLocked
 
-JOURNAL_FORMAT = "1"
-_CRC_HEADER = struct.Struct("<Qq")  # seq u64, ts_ms i64
-_PAGE = 4096  # rows per read query
+JOURNAL_FORMAT = "2"
+FRAME_RECORDS = 8192  # commands per row at most: a read of one seq parses one row
+_CRC_HEADER = struct.Struct("<Qq")  # seq u64, ts_ms i64 (record_crc: snapshot anchors)
+_FRAME_HEADER = struct.Struct("<QQ")  # first_seq u64, last_seq u64
+_RECORD = struct.Struct("<qI")  # ts_ms i64, payload length u32
+_PAGE = 16  # rows per read query
 # 16 KiB pages and a 64 MiB WAL between checkpoints: measured ~2x fewer microseconds per
-# appended row than the defaults (4 KiB, 1,000 pages), since checkpoints copy less often.
+# appended command than the defaults (4 KiB, 1,000 pages), since checkpoints copy less.
 _PAGE_SIZE = 16384
 _CHECKPOINT_PAGES = 4096
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS journal ("
-    " seq INTEGER PRIMARY KEY,"  # 1, 2, 3, ... with no gaps
-    " ts_ms INTEGER NOT NULL,"  # the command's own timestamp, ms
-    " payload BLOB NOT NULL,"  # codec record
-    " crc INTEGER NOT NULL)",  # CRC-32 of (seq, ts_ms, payload)
+    "CREATE TABLE IF NOT EXISTS frames ("
+    " first_seq INTEGER PRIMARY KEY,"  # the rows tile 1, 2, 3, ... with no gaps
+    " last_seq INTEGER NOT NULL,"
+    " body BLOB NOT NULL,"  # per command: ts_ms i64 | length u32 | codec record
+    " crc INTEGER NOT NULL)",  # CRC-32 of (first_seq, last_seq, body)
+)
+# the rows whose first seq does not follow the previous row's last (or that end
+# before they start): none in a sound journal
+_BROKEN_TILES = (
+    "SELECT count(*) FROM (SELECT first_seq, last_seq,"
+    " lag(last_seq, 1, 0) OVER (ORDER BY first_seq) AS prev FROM frames)"
+    " WHERE first_seq != prev + 1 OR last_seq < first_seq"
 )
 
 
-# Rows go in through multi-row INSERTs of a power-of-two size (at most _MULTI rows,
-# statements cached by the connection): each is one sqlite3_step, during which SQLite
-# runs without the GIL. `executemany` would take the GIL back after every row, and a
-# thread applying commands meanwhile would make each of those waits last up to the
-# interpreter's switch interval (5 ms).
-_MULTI = 1024
-_INSERT = {
-    1 << k: "INSERT INTO journal (seq, ts_ms, payload, crc) VALUES "
-    + ",".join(["(?,?,?,?)"] * (1 << k))
-    for k in range(_MULTI.bit_length())
-}
+def frame_body(records: Sequence[tuple[int, int, bytes]]) -> bytes:
+    """The body of one row: every (seq, ts_ms, payload) as ts_ms | length | payload."""
+    pack = _RECORD.pack
+    return b"".join([pack(ts, len(payload)) + payload for _, ts, payload in records])
 
 
-def _insert_rows(db: sqlite3.Connection, rows: list[tuple[int, int, bytes, int]]) -> None:
-    """INSERT every (seq, ts_ms, payload, crc) row, in order, in a few statements."""
-    done, total = 0, len(rows)
-    while done < total:
-        left = total - done
-        n = _MULTI if left >= _MULTI else 1 << (left.bit_length() - 1)
-        db.execute(_INSERT[n], list(chain.from_iterable(rows[done : done + n])))
-        done += n
+def frame_crc(first_seq: int, last_seq: int, body: bytes) -> int:
+    """CRC-32 of one row: binds its body to the seqs it holds."""
+    return zlib.crc32(body, zlib.crc32(_FRAME_HEADER.pack(first_seq, last_seq)))
 
 
 def _take_writer_lock(path: str) -> int:
@@ -100,13 +106,14 @@ def _take_writer_lock(path: str) -> int:
 
 
 def record_crc(seq: int, ts_ms: int, payload: bytes) -> int:
-    """CRC-32 of one row: binds the payload to its sequence number and timestamp."""
+    """CRC-32 of one command: binds the payload to its sequence number and timestamp
+    (a snapshot's anchor: the command it was taken after)."""
     return zlib.crc32(payload, zlib.crc32(_CRC_HEADER.pack(seq, ts_ms)))
 
 
 @dataclass(frozen=True, slots=True)
 class JournalRecord:
-    """One verified journal row. ts_ms in milliseconds; payload a codec record."""
+    """One verified journal command. ts_ms in milliseconds; payload a codec record."""
 
     seq: int
     ts_ms: int
@@ -141,6 +148,7 @@ class Journal:
             if readonly:
                 uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
                 self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+                self._check_format()
             else:
                 self._lock_fd = _take_writer_lock(self.path)
                 self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -163,24 +171,34 @@ class Journal:
         db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
         for statement in _SCHEMA:
             db.execute(statement)
-        row = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
-        if row is None:
+        if db.execute("SELECT value FROM meta WHERE key='format'").fetchone() is None:
             db.execute("INSERT INTO meta (key, value) VALUES ('format', ?)", (JOURNAL_FORMAT,))
-        elif row[0] != JOURNAL_FORMAT:
+        self._check_format()
+
+    def _check_format(self) -> None:
+        try:
+            row = self._conn().execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        except sqlite3.OperationalError as exc:  # no meta table: not a journal
+            raise JournalCorrupt(f"{self.path}: not a perpx journal ({exc})") from None
+        if row is None or row[0] != JOURNAL_FORMAT:
             raise JournalCorrupt(
-                f"{self.path}: journal format {row[0]!r}, this build reads {JOURNAL_FORMAT!r}"
+                f"{self.path}: journal format {row[0] if row else None!r}, this build reads "
+                f"{JOURNAL_FORMAT!r}"
             )
 
     def _check_sequence(self) -> int:
-        lo, hi, count = self._conn().execute(
-            "SELECT min(seq), max(seq), count(*) FROM journal"
+        db = self._conn()
+        lo, hi, rows, count = db.execute(
+            "SELECT min(first_seq), max(last_seq), count(*), total(last_seq - first_seq + 1)"
+            " FROM frames"
         ).fetchone()
-        if count == 0:
+        if rows == 0:
             return 0
-        if lo != 1 or hi != count:
+        if lo != 1 or hi != count or db.execute(_BROKEN_TILES).fetchone()[0]:
             raise JournalCorrupt(
-                f"{self.path}: journal holds {count} rows over seq {lo}..{hi}; "
-                "expected 1..N with no gaps. Restore the journal from a verified copy."
+                f"{self.path}: journal holds {int(count)} commands in {rows} rows over seq "
+                f"{lo}..{hi}; expected 1..N with no gaps or overlaps. Restore the journal "
+                "from a verified copy."
             )
         return hi
 
@@ -195,7 +213,9 @@ class Journal:
         """Sequence number of the last committed command (0 when empty)."""
         if self.readonly:
             with self._lock:
-                self._last_seq = self._conn().execute("SELECT max(seq) FROM journal").fetchone()[0] or 0
+                row = self._conn().execute(
+                    "SELECT last_seq FROM frames ORDER BY first_seq DESC LIMIT 1").fetchone()
+                self._last_seq = row[0] if row else 0
         return self._last_seq
 
     def pragma(self, name: str) -> str | int:
@@ -208,7 +228,8 @@ class Journal:
     # -- writing ----------------------------------------------------------------
 
     def append_batch(self, records: Sequence[tuple[int, int, bytes]]) -> int:
-        """Durably append (seq, ts_ms, payload) rows in ONE transaction; return the last seq.
+        """Durably append (seq, ts_ms, payload) commands in ONE transaction; return the
+        last seq.
 
         Returns only after COMMIT (and its fsync). Seqs must continue the journal
         exactly: the first is last_seq() + 1 and each is one more than the previous.
@@ -225,26 +246,31 @@ class Journal:
             raise JournalCorrupt(
                 f"append of seq {seqs[bad]}, expected {first + bad}: seqs must be contiguous"
             )
-        crc, pack = zlib.crc32, _CRC_HEADER.pack
-        rows = [(seq, ts, p, crc(p, crc(pack(seq, ts)))) for seq, ts, p in records]
-        expected = first + len(rows)
+        rows = []
+        for start in range(0, len(records), FRAME_RECORDS):
+            part = records[start : start + FRAME_RECORDS]
+            lo, hi = first + start, first + start + len(part) - 1
+            body = frame_body(part)
+            rows.append((lo, hi, body, frame_crc(lo, hi, body)))
         with self._lock:
             db = self._conn()
-            if self._last_seq + 1 != records[0][0]:
-                raise JournalCorrupt(f"append of seq {records[0][0]} raced another writer")
+            if self._last_seq + 1 != first:
+                raise JournalCorrupt(f"append of seq {first} raced another writer")
             db.execute("BEGIN IMMEDIATE")
             try:
-                _insert_rows(db, rows)
+                db.executemany("INSERT INTO frames (first_seq, last_seq, body, crc)"
+                               " VALUES (?,?,?,?)", rows)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
-            self._last_seq = expected - 1
+            self._last_seq = first + len(records) - 1
         return self._last_seq
 
     def append(self, seq: int, ts_ms: int, payload: bytes) -> int:
-        """Durably append one row in its own transaction (one fsync). Prefer append_batch."""
+        """Durably append one command in its own transaction (one fsync). Prefer
+        append_batch."""
         return self.append_batch([(seq, ts_ms, payload)])
 
     # -- reading ----------------------------------------------------------------
@@ -252,31 +278,69 @@ class Journal:
     def iter_from(self, seq: int = 1, *, until: int | None = None) -> Iterator[JournalRecord]:
         """Yield verified records with seq >= `seq` (and <= `until`), in order.
 
-        Raises JournalCorrupt at the first row that fails its CRC or breaks the
-        sequence; rows before it have already been yielded.
+        Raises JournalCorrupt at the first row that fails its CRC, does not parse or
+        breaks the sequence; the commands of the rows before it have been yielded.
         """
         expected = max(seq, 1)
         last_seq = self.last_seq()
         last = last_seq if until is None else min(until, last_seq)
-        while expected <= last:
+        if expected > last:
+            return
+        with self._lock:
+            row = self._conn().execute(
+                "SELECT max(first_seq) FROM frames WHERE first_seq <= ?", (expected,)
+            ).fetchone()
+        start = row[0] or expected  # the first seq of the row holding `expected`
+        while start <= last:
             with self._lock:
                 rows = self._conn().execute(
-                    "SELECT seq, ts_ms, payload, crc FROM journal WHERE seq >= ? AND seq <= ?"
-                    " ORDER BY seq LIMIT ?",
-                    (expected, last, _PAGE),
+                    "SELECT first_seq, last_seq, body, crc FROM frames"
+                    " WHERE first_seq >= ? AND first_seq <= ? ORDER BY first_seq LIMIT ?",
+                    (start, last, _PAGE),
                 ).fetchall()
-            if not rows:
-                raise JournalCorrupt(f"{self.path}: seq {expected} is missing (last is {last})")
-            for row_seq, ts_ms, payload, crc in rows:
-                if row_seq != expected:
-                    raise JournalCorrupt(f"{self.path}: seq {expected} is missing (found {row_seq})")
-                if record_crc(row_seq, ts_ms, payload) != crc:
+            for first, row_last, body, crc in rows:
+                if first != start or row_last < max(first, expected):
                     raise JournalCorrupt(
-                        f"{self.path}: record seq {row_seq} fails its CRC; the journal is corrupt. "
-                        "Restore it from a verified copy; do not truncate acknowledged commands."
+                        f"{self.path}: seq {max(start, expected)} is missing (the next row "
+                        f"holds {first}..{row_last}, last is {last})"
                     )
-                yield JournalRecord(row_seq, ts_ms, bytes(payload))
-                expected += 1
+                for record in self._records(first, row_last, body, crc):
+                    if expected <= record.seq <= last:
+                        yield record
+                expected = start = row_last + 1
+                if start > last:
+                    return
+            if not rows:
+                raise JournalCorrupt(f"{self.path}: seq {start} is missing (last is {last})")
+
+    def _records(self, first: int, last: int, body: bytes, crc: int) -> list[JournalRecord]:
+        """The commands of one row, after its CRC; JournalCorrupt if it fails or the body
+        does not hold exactly last - first + 1 framed commands."""
+        if frame_crc(first, last, body) != crc:
+            raise JournalCorrupt(
+                f"{self.path}: the row of seqs {first}..{last} fails its CRC; the journal is "
+                "corrupt. Restore it from a verified copy; do not truncate acknowledged "
+                "commands."
+            )
+        out, pos, unpack, size = [], 0, _RECORD.unpack_from, _RECORD.size
+        try:
+            for seq in range(first, last + 1):
+                ts_ms, length = unpack(body, pos)
+                pos += size
+                if pos + length > len(body):
+                    raise struct.error("payload runs past the end")
+                out.append(JournalRecord(seq, ts_ms, bytes(body[pos : pos + length])))
+                pos += length
+        except struct.error as exc:
+            raise JournalCorrupt(
+                f"{self.path}: the row of seqs {first}..{last} is malformed at seq {seq}: {exc}"
+            ) from None
+        if pos != len(body):
+            raise JournalCorrupt(
+                f"{self.path}: the row of seqs {first}..{last} has {len(body) - pos} bytes "
+                "after its last command"
+            )
+        return out
 
     def read(self, seq: int) -> JournalRecord:
         """The verified record at `seq`; KeyError if it is past the end."""

@@ -28,7 +28,7 @@ from engine.journal.errors import (
     SequencerHalted,
     UnencodableValue,
 )
-from engine.journal.journal import Journal, record_crc
+from engine.journal.journal import FRAME_RECORDS, Journal, frame_crc, record_crc
 from engine.journal.replay import recover, replay
 from engine.journal.snapshots import Snapshot, SnapshotStore
 from engine.sequencer import Sequencer
@@ -158,44 +158,107 @@ def test_open__existing_journal__resumes_at_last_seq(tmp_path: Path) -> None:
         ]
 
 
-def _tamper(path: Path, sql: str) -> None:
+def _tamper(path: Path, sql: str, *params: object) -> None:
     db = sqlite3.connect(path)
-    db.execute(sql)
+    db.execute(sql, params)
     db.commit()
     db.close()
 
 
-def test_open__payload_flipped_in_tail__refuses_with_seq(tmp_path: Path) -> None:
+def _body(path: Path, first_seq: int) -> bytes:
+    db = sqlite3.connect(path)
+    (body,) = db.execute("SELECT body FROM frames WHERE first_seq = ?", (first_seq,)).fetchone()
+    db.close()
+    return body
+
+
+def _in_pairs(journal: Journal, count: int) -> None:
+    """Append seqs 1..count two per commit: rows 1..2, 3..4, ..."""
+    for first in range(1, count + 1, 2):
+        journal.append_batch([(s, s, b"\x01i\x01" + bytes([s])) for s in (first, first + 1)])
+
+
+def test_append_batch__one_commit__one_row_with_every_command_framed(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        journal.append_batch([(1, 5, b"\x01T"), (2, 6, b"\x01FF")])
+    # ts_ms i64 | length u32 | payload, little-endian, per command
+    assert _body(path, 1) == (
+        (5).to_bytes(8, "little") + b"\x02\x00\x00\x00\x01T"
+        + (6).to_bytes(8, "little") + b"\x03\x00\x00\x00\x01FF")
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT first_seq, last_seq, crc FROM frames").fetchall() == [
+        (1, 2, frame_crc(1, 2, _body(path, 1)))]
+    db.close()
+
+
+def test_open__payload_flipped_in_tail__refuses_with_the_rows_seqs(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     with Journal(path) as journal:
         journal.append_batch([(i, i, b"\x01i\x01" + bytes([i])) for i in range(1, 6)])
-    _tamper(path, "UPDATE journal SET payload = x'01690163' WHERE seq = 4")
-    with pytest.raises(JournalCorrupt, match="record seq 4 fails its CRC"):
+    body = bytearray(_body(path, 1))
+    body[-1] ^= 0x01  # the last byte of seq 5's payload
+    _tamper(path, "UPDATE frames SET body = ? WHERE first_seq = 1", bytes(body))
+    with pytest.raises(JournalCorrupt, match=r"the row of seqs 1\.\.5 fails its CRC"):
         Journal(path)
 
 
-def test_iter_from__corruption_before_verified_tail__raises_at_that_record(tmp_path: Path) -> None:
+def test_iter_from__corruption_before_verified_tail__raises_at_that_row(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     with Journal(path) as journal:
-        journal.append_batch([(i, i, b"\x01i\x01" + bytes([i])) for i in range(1, 11)])
-    _tamper(path, "UPDATE journal SET ts_ms = 99 WHERE seq = 2")
-    with Journal(path, verify_tail=3) as journal:  # opens: only seqs 8..10 are checked
+        _in_pairs(journal, 10)
+    _tamper(path, "UPDATE frames SET crc = crc + 1 WHERE first_seq = 3")
+    with Journal(path, verify_tail=3) as journal:  # opens: only rows 7..8 and 9..10 checked
         seen = []
-        with pytest.raises(JournalCorrupt, match="record seq 2 fails its CRC"):
+        with pytest.raises(JournalCorrupt, match=r"the row of seqs 3\.\.4 fails its CRC"):
             for record in journal.iter_from(1):
                 seen.append(record.seq)
-        assert seen == [1]
-    with pytest.raises(JournalCorrupt, match="record seq 2 fails its CRC"):
+        assert seen == [1, 2]
+        assert [r.seq for r in journal.iter_from(6, until=9)] == [6, 7, 8, 9]
+    with pytest.raises(JournalCorrupt, match=r"the row of seqs 3\.\.4 fails its CRC"):
         Journal(path, verify_tail=None)
 
 
 def test_open__missing_row__refuses(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     with Journal(path) as journal:
-        journal.append_batch([(i, i, b"\x01N") for i in range(1, 6)])
-    _tamper(path, "DELETE FROM journal WHERE seq = 3")
-    with pytest.raises(JournalCorrupt, match="holds 4 rows over seq 1..5"):
+        _in_pairs(journal, 6)
+    _tamper(path, "DELETE FROM frames WHERE first_seq = 3")
+    with pytest.raises(JournalCorrupt, match=r"holds 4 commands in 2 rows over seq 1\.\.6"):
         Journal(path)
+
+
+def test_open__overlap_hiding_a_gap__refuses(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        _in_pairs(journal, 6)
+    # rows 1..2, 2..3, 5..6: as many commands as seqs 1..6, but 2 twice and 4 never
+    _tamper(path, "UPDATE frames SET first_seq = 2, last_seq = 3 WHERE first_seq = 3")
+    with pytest.raises(JournalCorrupt, match="no gaps or overlaps"):
+        Journal(path)
+
+
+def test_open__body_with_trailing_bytes_and_a_valid_crc__refuses(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        _in_pairs(journal, 4)
+    body = _body(path, 3) + b"\x00"
+    _tamper(path, "UPDATE frames SET body = ?, crc = ? WHERE first_seq = 3", body,
+            frame_crc(3, 4, body))
+    with pytest.raises(JournalCorrupt, match=r"row of seqs 3\.\.4 has 1 bytes after its last"):
+        Journal(path)
+
+
+def test_open__format_1_journal__refuses_with_both_formats(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('format', '1')")
+    db.commit()
+    db.close()
+    for readonly in (False, True):
+        with pytest.raises(JournalCorrupt, match="journal format '1', this build reads '2'"):
+            Journal(path, readonly=readonly)
 
 
 def test_record_crc__binds_seq_and_ts() -> None:
@@ -622,20 +685,25 @@ def test_submit__mixed_concurrent_callers_and_queries__journal_order_is_apply_or
 # ---------------------------------------------------------- batched writes, pipelining
 
 
-def test_append_batch__1500_rows__split_into_multi_row_inserts_and_read_back_in_order(
+def test_append_batch__20000_commands__rows_of_frame_records_read_from_any_seq(
     tmp_path: Path,
 ) -> None:
-    # 1500 = 1024 + 256 + 128 + 64 + 16 + 8 + 4: every statement size but the single row
-    rows = [(seq, 10 * seq, b"\x01x%x;" % seq) for seq in range(1, 1501)]
-    with Journal(tmp_path / "j.db") as journal:
-        assert journal.append_batch(rows) == 1500
-        assert journal.append_batch([(1501, 7, b"\x01N")]) == 1501
-        got = [(r.seq, r.ts_ms, r.payload) for r in journal.iter_from(1)]
-        count = journal.pragma("page_count")
-    assert got == [*rows, (1501, 7, b"\x01N")]
-    assert count > 1
-    with Journal(tmp_path / "j.db", verify_tail=None) as reopened:  # every CRC checked
-        assert reopened.last_seq() == 1501
+    rows = [(seq, 10 * seq, b"\x01x%x;" % seq) for seq in range(1, 20_001)]
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        assert journal.append_batch(rows) == 20_000
+        assert journal.append_batch([(20_001, 7, b"\x01N")]) == 20_001
+        assert [(r.seq, r.ts_ms, r.payload) for r in journal.iter_from(1)] == [
+            *rows, (20_001, 7, b"\x01N")]
+        across = [r.seq for r in journal.iter_from(FRAME_RECORDS - 1, until=FRAME_RECORDS + 2)]
+        assert across == [FRAME_RECORDS - 1, FRAME_RECORDS, FRAME_RECORDS + 1, FRAME_RECORDS + 2]
+        assert journal.read(2 * FRAME_RECORDS + 1).payload == rows[2 * FRAME_RECORDS][2]
+    db = sqlite3.connect(path)
+    spans = db.execute("SELECT first_seq, last_seq FROM frames ORDER BY first_seq").fetchall()
+    db.close()
+    assert spans == [(1, 8192), (8193, 16384), (16385, 20_000), (20_001, 20_001)]
+    with Journal(path, verify_tail=None) as reopened:  # every CRC checked
+        assert reopened.last_seq() == 20_001
 
 
 class WatermarkEngine(LedgerEngine):
