@@ -576,9 +576,9 @@ class Ledger:
                 total += (size * pos.entry_price) // WAD - pos.isolated_margin
             else:
                 total += (size * marks.get(market, 0)) // WAD
-                moved = index[market] - pos.last_index
-                if moved:  # funding owed, rounded up (zero while the index has not moved)
-                    total += (-size * moved) // WAD
+                now = index[market]
+                if now != pos.last_index:  # funding owed, rounded up (none while unmoved)
+                    total += (-size * (now - pos.last_index)) // WAD
         return total
 
     def cross_initial_margin(self, account: str) -> int:

@@ -207,17 +207,7 @@ class Book:
         """
         if not 0 < size < UINT256_LIMIT:
             raise ValueError(f"book: size must be in (0, 2**256), got {size}")
-        orders = self._orders
-        if order_id in orders:
-            raise ValueError(f"book: duplicate order id 0x{order_id.hex()}")
-        levels = self._bids if is_buy else self._asks
-        level = levels.get(price)
-        # A price with a level on this side is in range and cannot cross (the book is
-        # never crossed): only a new level needs the checks.
-        if level is None:
-            self._check_new_level(is_buy, price)
         seq = self._next_seq
-        self._next_seq = seq + 1
         # Resting(...) field by field: __new__ skips the __init__ frame (hot path)
         order = Resting.__new__(Resting)
         order.order_id = order_id
@@ -227,6 +217,21 @@ class Book:
         order.remaining = size
         order.seq = seq
         order._next = None
+        # registered and checked for a duplicate in one lookup of the (large) id table
+        orders = self._orders
+        if orders.setdefault(order_id, order) is not order:
+            raise ValueError(f"book: duplicate order id 0x{order_id.hex()}")
+        levels = self._bids if is_buy else self._asks
+        level = levels.get(price)
+        # A price with a level on this side is in range and cannot cross (the book is
+        # never crossed): only a new level needs the checks.
+        if level is None:
+            try:
+                self._check_new_level(is_buy, price)
+            except ValueError:
+                del orders[order_id]  # refused: the book is as it was
+                raise
+        self._next_seq = seq + 1
         if level is None:  # a new level: register its key, best last (inline: hot path)
             order._prev = None
             levels[price] = [order, order, size]
@@ -247,7 +252,6 @@ class Book:
             order._prev = tail = level[TAIL]
             tail._next = level[TAIL] = order
             level[TOTAL] += size
-        orders[order_id] = order
         by_trader = self._by_trader
         if by_trader is not None:
             if seq < self._index_until:

@@ -134,11 +134,15 @@ class EngineCore:
         goes backwards). Raises InvalidCommand for an object that is not a command."""
         kind = type(cmd)
         handler = None  # orders and cancels, most commands, skip the table
-        if kind is not PlaceOrder and kind is not CancelOrder:
+        if kind is PlaceOrder:
+            ts = cython.cast(PlaceOrder, cmd).ts_ms  # compiled: a C field, not a getattr
+        elif kind is CancelOrder:
+            ts = cython.cast(CancelOrder, cmd).ts_ms
+        else:
             handler = self._dispatch.get(kind)
             if handler is None:
                 raise InvalidCommand(f"not an engine command: {kind.__name__}")
-        ts = cmd.ts_ms  # type: ignore[attr-defined]
+            ts = cmd.ts_ms  # type: ignore[attr-defined]
         if ts < self._clock:
             ts = self._clock
         else:
