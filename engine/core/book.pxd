@@ -2,6 +2,11 @@
 # Fields stay Python objects (WAD amounts exceed 64 bits); what the C layout buys is
 # attribute access without dict lookups and method calls through a vtable.
 
+cimport cython
+
+# the slots of a price level [head order, tail order, total size]: C constants
+cdef Py_ssize_t HEAD, TAIL, TOTAL
+
 cdef class Resting:
     cdef public object order_id
     cdef public object trader
@@ -33,5 +38,6 @@ cdef class Book:
     cpdef bint can_take(self, trader, is_buy, limit_price) except -1
     cpdef bint would_cross(self, is_buy, price) except -1
     cpdef Resting get(self, order_id)
+    @cython.locals(order=Resting, orders=dict, levels=dict, fills=list, cancelled=list)
     cpdef tuple _take(self, trader, is_buy, limit, left, best)
     cpdef _unlink(self, Resting order)

@@ -453,7 +453,7 @@ class Book:
         """The body of `match` once it crosses `best` (WAD): consume levels from the best."""
         fills: list[Match] = []
         cancelled: list[Resting] = []
-        fill, new_tuple = fills.append, tuple.__new__  # new_tuple: Match(...) minus a frame
+        new_tuple = tuple.__new__  # Match(...) minus a frame
         orders, by_trader = self._orders, self._by_trader
         levels, keys = (self._asks, self._ask_keys) if is_buy else (self._bids, self._bid_keys)
         while left:
@@ -470,12 +470,12 @@ class Book:
                     if rem > left:  # partial fill: the order stays at the head
                         rem -= left
                         order.remaining = rem
-                        fill(new_tuple(Match, (order_id, maker, best, left, rem)))
+                        fills.append(new_tuple(Match, (order_id, maker, best, left, rem)))
                         left = 0
                         break
                     left -= rem
                     order.remaining = 0
-                    fill(new_tuple(Match, (order_id, maker, best, rem, 0)))
+                    fills.append(new_tuple(Match, (order_id, maker, best, rem, 0)))
                 del orders[order_id]
                 if by_trader is not None:
                     own = by_trader[maker]
