@@ -34,7 +34,8 @@ cdef class EngineCore:
     cpdef _expose(self, trader, market, is_buy, size, price)
     @cython.locals(order=Order, book=Book, resting=Resting)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
-    @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger)
+    @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger, orders=dict,
+                   rates=dict, exposure=dict, fills=dict)
     cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
                           liquidation)
     @cython.locals(rec=OrderRecord, order=Order)

@@ -445,7 +445,9 @@ class EngineCore:
         makers = []
         filled = 0
         seq = self._seq
-        for maker_hash, maker, price, size, maker_left in matches:  # Match fields, in order
+        for match in matches:
+            # a Match is a tuple subclass: unpacked as a tuple (compiled: no iterator)
+            maker_hash, maker, price, size, maker_left = cython.cast(tuple, match)
             maker_rec = orders[maker_hash]
             maker_order = maker_rec.order
             notional = size * price // WAD
