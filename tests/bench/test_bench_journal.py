@@ -8,8 +8,10 @@ writer thread commits chunk k + 1 while this thread applies chunk k (never befor
 chunk k has committed). Lines printed:
 
 - journal_cmds_per_s: sequencer + journal + core (encode, commit, apply), the events
-  not returned to the caller (`events=False`: the core bench drops them too), and
-  journal_cpu_cmds_per_s, the same over the process's CPU time (both threads);
+  not returned to the caller (`events=False`: the core bench drops them too), under
+  the garbage-collector policy a serving process installs (engine/gcpolicy.py, as in
+  the core bench), and journal_cpu_cmds_per_s, the same over the process's CPU time
+  (both threads);
 - core_cmds_per_s_same_run: the core alone on the same stream in the same process,
   and journal_overhead_us_per_cmd, the difference per command;
 - journal_append_cmds_per_s: encode + commit alone (the core's apply left out);
@@ -39,6 +41,7 @@ from typing import Any
 
 import pytest
 
+from engine import gcpolicy
 from engine.core.engine import Engine
 from engine.core.markets import default_markets
 from engine.journal.journal import Journal
@@ -104,9 +107,10 @@ def test_bench_journal__workload__prints_throughput(tmp_path: Path) -> None:
 
     core = Engine(default_markets())
 
-    def run_core() -> None:
-        for cmd in cmds:
-            core.apply(cmd)
+    def run_core() -> None:  # under the same GC policy as the sequencer below
+        policy = gcpolicy.PeriodicFreeze()
+        for i, cmd in enumerate(cmds):
+            policy(i, cmd, core.apply(cmd))
 
     core_s = _timed(run_core)
     core_hash = core.state_hash()
@@ -114,6 +118,7 @@ def test_bench_journal__workload__prints_throughput(tmp_path: Path) -> None:
 
     journal = Journal(tmp_path / "journal.db")
     sequencer = Sequencer(Engine(default_markets()), journal, max_batch=CHUNK)
+    gc_policy = gcpolicy.install(sequencer)  # what `perpx up` does before it serves
 
     def run_sequencer() -> None:  # one ticket in flight: commit k + 1 while applying k
         pending = None
@@ -133,7 +138,7 @@ def test_bench_journal__workload__prints_throughput(tmp_path: Path) -> None:
     emit(name="journal_cmds_per_s", value=round(total / seq_s), unit="cmd/s", commands=total,
          chunk=CHUNK, synchronous="FULL", journal_bytes_per_cmd=round(db_bytes / total))
     emit(name="journal_cpu_cmds_per_s", value=round(total / seq_cpu), unit="cmd/s",
-         cpu_s=round(seq_cpu, 2), wall_s=round(seq_s, 2))
+         cpu_s=round(seq_cpu, 2), wall_s=round(seq_s, 2), gc_freezes=gc_policy.freezes)
     emit(name="core_cmds_per_s_same_run", value=round(total / core_s), unit="cmd/s", commands=total)
     emit(name="journal_overhead_us_per_cmd", value=round((seq_s - core_s) / total * 1e6, 2),
          unit="us")
