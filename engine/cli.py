@@ -226,6 +226,15 @@ def _watch(args: argparse.Namespace) -> int:
                  _console())
 
 
+def _journal_upgrade(args: argparse.Namespace) -> int:
+    from engine.journal.upgrade import upgrade
+
+    count = upgrade(args.path)
+    return _emit(args, {"path": args.path, "commands": count},
+                 lambda d: _console().print(f"upgraded {d['path']}: {d['commands']} commands, "
+                                            "every row verified"))
+
+
 # -------------------------------------------------------------------------------- parser
 
 
@@ -305,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--interval", type=float, default=1.0, help="refresh seconds")
     watch.add_argument("--count", type=int, default=0, help="stop after N refreshes (0: never)")
     watch.set_defaults(func=_watch)
+    upgrade = sub.add_parser("journal-upgrade", parents=[common],
+                             help="rewrite a format-1 journal (stop its engine first) as format 2")
+    upgrade.add_argument("path", help="the journal file, e.g. out/engine/journal.sqlite")
+    upgrade.set_defaults(func=_journal_upgrade)
     return parser
 
 

@@ -1,7 +1,8 @@
 """The journal: the append-only command log that is the authority over engine state.
 
 - `Journal` (journal.py): SQLite in WAL mode, synchronous=FULL, one CRC-checked row
-  per command, one writer per file, group-committed batches.
+  per group commit (format 2), one writer per file; `upgrade` (upgrade.py) rewrites a
+  format-1 journal (one row per command) in place.
 - `Codec` / `default_codec` (codec.py): the deterministic binary encoding of commands
   and events (no pickle).
 - `SnapshotStore` (snapshots.py): atomic engine snapshots every N commands;

@@ -163,6 +163,11 @@ class Journal:
 
     def _configure(self) -> None:
         db = self._conn()
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" in tables:
+            self._check_format()  # before anything is changed in a file of another format
+        elif tables:
+            raise JournalCorrupt(f"{self.path}: not a perpx journal (tables {sorted(tables)})")
         db.execute(f"PRAGMA page_size={_PAGE_SIZE}")  # only takes effect on a new file
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
@@ -171,15 +176,19 @@ class Journal:
         db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
         for statement in _SCHEMA:
             db.execute(statement)
-        if db.execute("SELECT value FROM meta WHERE key='format'").fetchone() is None:
+        if "meta" not in tables:
             db.execute("INSERT INTO meta (key, value) VALUES ('format', ?)", (JOURNAL_FORMAT,))
-        self._check_format()
 
     def _check_format(self) -> None:
         try:
             row = self._conn().execute("SELECT value FROM meta WHERE key='format'").fetchone()
         except sqlite3.OperationalError as exc:  # no meta table: not a journal
             raise JournalCorrupt(f"{self.path}: not a perpx journal ({exc})") from None
+        if row is not None and row[0] == "1":
+            raise JournalCorrupt(
+                f"{self.path}: journal format '1', this build reads {JOURNAL_FORMAT!r}; "
+                f"upgrade it in place first: perpx journal-upgrade {self.path}"
+            )
         if row is None or row[0] != JOURNAL_FORMAT:
             raise JournalCorrupt(
                 f"{self.path}: journal format {row[0] if row else None!r}, this build reads "

@@ -749,3 +749,15 @@ def test_submit_async__events_false__applied_without_returning_events(tmp_path: 
         assert ticket.last_seq == 5
         assert engine.applied == commands(5)
         assert sequencer.submit(Deposit(TRADER, WAD, 99)) == (6, [("deposited", WAD)])
+
+
+def test_open__sqlite_file_of_something_else__refuses_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(JournalCorrupt, match=r"not a perpx journal \(tables \['orders'\]\)"):
+        Journal(path)
+    assert path.read_bytes() == before
