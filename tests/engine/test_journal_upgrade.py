@@ -32,6 +32,8 @@ V1_SCHEMA = (
 
 def write_v1(path: Path, records: list[tuple[int, int, bytes]]) -> None:
     db = sqlite3.connect(path)
+    db.execute("PRAGMA page_size=16384")  # as the format-1 Journal set up its files
+    db.execute("PRAGMA journal_mode=WAL")
     for statement in V1_SCHEMA:
         db.execute(statement)
     db.execute("INSERT INTO meta VALUES ('format', '1')")
