@@ -50,6 +50,7 @@ from typing import NamedTuple
 from engine.journal.errors import JournalClosed, JournalCorrupt, JournalLocked
 
 JOURNAL_FORMAT = "2"
+FORMAT_1 = "1"  # one row per command: engine/journal/upgrade.py rewrites it as format 2
 FRAME_RECORDS = 8192  # commands per row at most: a read of one seq parses one row
 _CRC_HEADER = struct.Struct("<Qq")  # seq u64, ts_ms i64 (record_crc: snapshot anchors)
 _FRAME_HEADER = struct.Struct("<QQ")  # first_seq u64, last_seq u64
@@ -68,6 +69,7 @@ _SCHEMA = (
     " body BLOB NOT NULL,"  # per command: ts_ms i64 | length u32 | codec record
     " crc INTEGER NOT NULL)",  # CRC-32 of (first_seq, last_seq, body)
 )
+INSERT_FRAME = "INSERT INTO frames (first_seq, last_seq, body, crc) VALUES (?,?,?,?)"
 # the rows whose first seq does not follow the previous row's last (or that end
 # before they start): none in a sound journal
 _BROKEN_TILES = (
@@ -81,6 +83,14 @@ def frame_body(records: Sequence[tuple[int, int, bytes]]) -> bytes:
     """The body of one row: every (seq, ts_ms, payload) as ts_ms | length | payload."""
     pack = _RECORD.pack
     return b"".join([pack(ts, len(payload)) + payload for _, ts, payload in records])
+
+
+def frame_row(records: Sequence[tuple[int, int, bytes]]) -> tuple[int, int, bytes, int]:
+    """The (first_seq, last_seq, body, crc) row of consecutive (seq, ts_ms, payload)
+    commands, for INSERT_FRAME."""
+    first, last = records[0][0], records[-1][0]
+    body = frame_body(records)
+    return first, last, body, frame_crc(first, last, body)
 
 
 def frame_crc(first_seq: int, last_seq: int, body: bytes) -> int:
@@ -185,9 +195,9 @@ class Journal:
             row = self._conn().execute("SELECT value FROM meta WHERE key='format'").fetchone()
         except sqlite3.OperationalError as exc:  # no meta table: not a journal
             raise JournalCorrupt(f"{self.path}: not a perpx journal ({exc})") from None
-        if row is not None and row[0] == "1":
+        if row is not None and row[0] == FORMAT_1:
             raise JournalCorrupt(
-                f"{self.path}: journal format '1', this build reads {JOURNAL_FORMAT!r}; "
+                f"{self.path}: journal format {FORMAT_1!r}, this build reads {JOURNAL_FORMAT!r}; "
                 f"upgrade it in place first: perpx journal-upgrade {self.path}"
             )
         if row is None or row[0] != JOURNAL_FORMAT:
@@ -256,20 +266,15 @@ class Journal:
             raise JournalCorrupt(
                 f"append of seq {seqs[bad]}, expected {first + bad}: seqs must be contiguous"
             )
-        rows = []
-        for start in range(0, len(records), FRAME_RECORDS):
-            part = records[start : start + FRAME_RECORDS]
-            lo, hi = first + start, first + start + len(part) - 1
-            body = frame_body(part)
-            rows.append((lo, hi, body, frame_crc(lo, hi, body)))
+        rows = [frame_row(records[start : start + FRAME_RECORDS])
+                for start in range(0, len(records), FRAME_RECORDS)]
         with self._lock:
             db = self._conn()
             if self._last_seq + 1 != first:
                 raise JournalCorrupt(f"append of seq {first} raced another writer")
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany("INSERT INTO frames (first_seq, last_seq, body, crc)"
-                               " VALUES (?,?,?,?)", rows)
+                db.executemany(INSERT_FRAME, rows)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:

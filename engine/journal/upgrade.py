@@ -27,16 +27,15 @@ from pathlib import Path
 from engine.journal.errors import JournalCorrupt
 from engine.journal.journal import (
     _SCHEMA,
+    FORMAT_1,
     FRAME_RECORDS,
+    INSERT_FRAME,
     JOURNAL_FORMAT,
     Journal,
     _take_writer_lock,
-    frame_body,
-    frame_crc,
+    frame_row,
     record_crc,
 )
-
-OLD_FORMAT = "1"
 
 
 def upgrade(path: str | os.PathLike[str]) -> int:
@@ -68,8 +67,8 @@ def _rewrite(db: sqlite3.Connection, path: str) -> int:
         row = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
     except sqlite3.OperationalError:
         row = None
-    if row is None or row[0] != OLD_FORMAT:
-        raise JournalCorrupt(f"{path}: not a format-{OLD_FORMAT} journal "
+    if row is None or row[0] != FORMAT_1:
+        raise JournalCorrupt(f"{path}: not a format-{FORMAT_1} journal "
                              f"(format {row[0] if row else None!r}); nothing to upgrade")
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -103,17 +102,10 @@ def _copy_verified(db: sqlite3.Connection, path: str) -> int:
             part.append((seq, ts_ms, bytes(payload)))
             expected += 1
             if len(part) == FRAME_RECORDS:
-                _write_frame(db, part)
+                db.execute(INSERT_FRAME, frame_row(part))
                 part = []
         if not batch:
             break
     if part:
-        _write_frame(db, part)
+        db.execute(INSERT_FRAME, frame_row(part))
     return expected - 1
-
-
-def _write_frame(db: sqlite3.Connection, part: list[tuple[int, int, bytes]]) -> None:
-    first, last = part[0][0], part[-1][0]
-    body = frame_body(part)
-    db.execute("INSERT INTO frames (first_seq, last_seq, body, crc) VALUES (?,?,?,?)",
-               (first, last, body, frame_crc(first, last, body)))
