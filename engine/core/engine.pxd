@@ -8,10 +8,12 @@ from engine.core.accounts cimport Ledger
 from engine.core.book cimport Book, Resting
 from engine.core.commands cimport CancelOrder, PlaceOrder
 from engine.core.orders cimport Order
+from engine.core.registry cimport OrderRegistry
 from engine.core.views cimport OrderRecord
 
 cdef class EngineCore:
-    cdef public dict specs, books, orders, triggers, fills
+    cdef public dict specs, books, triggers, fills
+    cdef public OrderRegistry orders
     cdef public dict marks, breakers, funding, index, index_ts, next_sample, _funding_log
     cdef public dict _rates, _exposure, _reduce_only, _pending, _nonces, _dispatch
     cdef public Ledger ledger
@@ -34,7 +36,7 @@ cdef class EngineCore:
     cpdef _expose(self, trader, market, is_buy, size, price)
     @cython.locals(order=Order, book=Book, resting=Resting)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
-    @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger, orders=dict,
+    @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger, orders=OrderRegistry,
                    rates=dict, exposure=dict, fills=dict)
     cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
                           liquidation)

@@ -59,6 +59,7 @@ from engine.core.events import (
 from engine.core.markets import MarketSpec
 from engine.core.orders import Order
 from engine.core.queries import QueriesMixin
+from engine.core.registry import OrderRegistry
 from engine.core.retention import ORDER_RETENTION_MS, RetentionMixin
 from engine.core.rules import (
     FLAG_FOK,
@@ -96,7 +97,7 @@ class EngineCore:
             self.specs[spec.market_id] = spec
         self.books = {m: Book(m) for m in self.specs}
         self.ledger = Ledger(self.specs)
-        self.orders: dict[bytes, OrderRecord] = {}
+        self.orders = OrderRegistry()  # hash -> OrderRecord (engine/core/registry.py)
         self.triggers = {m: TriggerBook() for m in self.specs}
         self.expiries = ExpiryQueue()
         self.fills: dict[str, FillHistory] = {}

@@ -95,10 +95,10 @@ class RetentionMixin:
         for due, order_hash, ended in self._retiring:
             h.update(order_hash + due.to_bytes(8, "big") + (b"\x01" if ended else b"\x00"))
 
-    def _restore_retention(self, state: dict) -> None:
-        """A snapshot from before retention: every record it holds counts as registered
-        in its registration order (the registry dict's order)."""
+    def _restore_retention(self, state: dict, registered: list[bytes]) -> None:
+        """A snapshot from before retention: every record it holds counts as registered,
+        in `registered` order (the order the snapshot listed them in)."""
         if "_registered" not in state:
             self._init_retention(ORDER_RETENTION_MS)
-            self._registered.extend(self.orders)
+            self._registered.extend(registered)
             self._next_due = 0  # the next command runs _advance, which schedules passes

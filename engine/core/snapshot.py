@@ -20,6 +20,7 @@ from engine.core.book import Book
 from engine.core.errors import SnapshotError
 from engine.core.fills import FillHistory
 from engine.core.orders import Order
+from engine.core.registry import OrderRegistry
 from engine.core.views import OrderRecord
 
 if TYPE_CHECKING:
@@ -53,11 +54,16 @@ class SnapshotMixin:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        if type(state.get("orders")) is list:
-            state["orders"] = _unflat_orders(state["orders"])
+        orders = state.get("orders")
+        # registration order: the rows' order, or an older snapshot's dict's order
+        registered = [row[0] for row in orders] if type(orders) is list else list(orders)
+        if type(orders) is list:
+            state["orders"] = _unflat_orders(orders)
+        elif type(orders) is dict:  # a snapshot from before the sharded registry
+            state["orders"] = OrderRegistry(orders.items())
         for name, value in state.items():
             setattr(self, name, value)
-        self._restore_retention(state)
+        self._restore_retention(state, registered)
         if "_nonces" not in state:  # a snapshot from before nonce tracking: rebuild it
             self._nonces = {}
             for rec in self.orders.values():
@@ -106,17 +112,17 @@ class SnapshotMixin:
         return engine
 
 
-def _flat_orders(orders: dict[bytes, OrderRecord]) -> list[tuple]:
+def _flat_orders(orders: OrderRegistry) -> list[tuple]:
     """The registry as (hash, Order fields..., signature, status, filled, seq, ts_ms,
-    reason) tuples, in registration order (`_unflat_orders` inverts it)."""
+    reason) tuples, in the registry's order (`_unflat_orders` inverts it)."""
     return [(h, o.trader, o.market, o.is_buy, o.size, o.limit_price, o.trigger_price, o.flags,
              o.max_fee_rate, o.nonce, o.expiry, r.signature, r.status, r.filled, r.seq,
              r.ts_ms, r.reason)
             for h, r in orders.items() for o in (r.order,)]
 
 
-def _unflat_orders(rows: list[tuple]) -> dict[bytes, OrderRecord]:
-    orders = {}
+def _unflat_orders(rows: list[tuple]) -> OrderRegistry:
+    orders = OrderRegistry()
     for row in rows:
         rec = orders[row[0]] = OrderRecord(Order(*row[1:11]), row[11], row[12], row[14], row[15])
         rec.filled = row[13]

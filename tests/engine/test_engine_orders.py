@@ -311,14 +311,16 @@ def test_snapshot__order_registry__flat_rows_restored_to_equal_records():
     place(engine, order(MAKER, False, WAD, 2_001 * WAD))
     place(engine, order(MAKER, False, 2 * WAD, 2_003 * WAD, flags=FLAG_POST_ONLY))
     place(engine, order(TAKER, True, 3 * WAD // 2, 2_002 * WAD, flags=FLAG_IOC))
-    assert [(r.status, r.reason) for r in engine.orders.values()] == [
+    in_registration_order = [engine.orders[h] for h in engine._registered]
+    assert [(r.status, r.reason) for r in in_registration_order] == [
         ("filled", None), ("open", None), ("filled", "unfilled")]
     state = engine.__getstate__()
     assert [row[12:] for row in state["orders"]] == [  # status, filled, seq, ts, reason
         (r.status, r.filled, r.seq, r.ts_ms, r.reason) for r in engine.orders.values()]
     restored = Engine.from_snapshot(engine.snapshot())
     assert restored.ledger.liq_index is not None  # rebuilt while recovering, not by a sweep
-    assert list(restored.orders) == list(engine.orders)  # registration order kept
+    assert list(restored.orders) == list(engine.orders)  # the registry's order kept
+    assert list(restored._registered) == list(engine._registered)
     for h, rec in engine.orders.items():
         again = restored.orders[h]
         assert (again.order, again.signature, again.status, again.filled, again.seq,

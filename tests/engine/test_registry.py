@@ -1,0 +1,96 @@
+"""engine/core/registry.py: the sharded order registry behaves as a mapping of hashes."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.core.orders import Order
+from engine.core.registry import SHARDS, OrderRegistry
+from engine.core.views import OPEN, OrderRecord
+from engine.core.wad import WAD
+from tests.bench.workload import order_hash
+from tests.engine.engine_helpers import ETH, MAKER, SIG
+
+hashes = st.binary(min_size=32, max_size=32)
+
+
+def record(nonce: int) -> OrderRecord:
+    return OrderRecord(Order(MAKER, ETH, True, WAD, 2_000 * WAD, 0, 0, 10**15, nonce, 0), SIG,
+                       OPEN, nonce, 1_000)
+
+
+def test_registry__set_get_contains_delete__as_a_dict():
+    registry = OrderRegistry()
+    h, other = b"\x07" * 32, b"\x08" * 32
+    rec = record(1)
+    registry[h] = rec
+    assert registry[h] is rec and registry.get(h) is rec and h in registry
+    assert registry.get(other) is None and registry.get(other, 5) == 5 and other not in registry
+    assert len(registry) == 1 and bool(registry) and list(registry) == [h]
+    del registry[h]
+    assert len(registry) == 0 and not registry and registry == {}
+    with pytest.raises(KeyError):
+        registry[h]  # noqa: B018
+    with pytest.raises(KeyError):
+        del registry[h]
+
+
+@pytest.mark.parametrize("key", ["0xab", b"", 7, None])
+def test_registry__key_not_non_empty_bytes__absent_and_refused_as_a_key(key: object):
+    registry = OrderRegistry()
+    assert key not in registry and registry.get(key) is None
+    with pytest.raises(KeyError):
+        registry[key]
+    with pytest.raises(TypeError, match="order hash: expected non-empty bytes"):
+        registry[key] = record(1)
+    assert len(registry) == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(hashes, st.booleans()), max_size=60))
+def test_registry__random_sets_and_deletes__equal_to_a_dict(ops: list[tuple[bytes, bool]]):
+    registry, reference = OrderRegistry(), {}
+    for n, (h, delete) in enumerate(ops):
+        if delete and h in reference:
+            del registry[h]
+            del reference[h]
+        else:
+            registry[h] = reference[h] = record(n)
+    assert registry == reference and reference == dict(registry.items())
+    assert len(registry) == len(reference)
+    assert sorted(registry) == sorted(reference) == sorted(registry.keys())
+    assert sorted(map(id, registry.values())) == sorted(map(id, reference.values()))
+
+
+def test_registry__iteration__shard_by_shard_each_in_insertion_order():
+    registry = OrderRegistry()
+    keys = [bytes([2, 9]), bytes([1, 5]), bytes([2, 1]), bytes([1, 3])]
+    for n, h in enumerate(keys):
+        registry[h] = record(n)
+    assert list(registry) == [bytes([1, 5]), bytes([1, 3]), bytes([2, 9]), bytes([2, 1])]
+    assert [k for k, _ in registry.items()] == list(registry)
+
+
+def test_registry__workload_hashes__spread_over_every_shard():
+    registry = OrderRegistry(((order_hash(n), record(n)) for n in range(SHARDS * 40)))
+    sizes = registry.shard_sizes()
+    assert len(sizes) == SHARDS and sum(sizes) == len(registry) == SHARDS * 40
+    assert min(sizes) > 0 and max(sizes) < 2 * 40  # no dict holds much more than 1/256
+
+
+def test_registry__pickled__equal_records_in_the_same_order():
+    registry = OrderRegistry(((order_hash(n), record(n)) for n in range(50)))
+    again = pickle.loads(pickle.dumps(registry))
+    assert list(again) == list(registry)
+    assert [r.order for r in again.values()] == [r.order for r in registry.values()]
+
+
+def test_registry__compared_with_a_dict_holding_other_records__not_equal():
+    registry = OrderRegistry([(b"\x01" * 32, record(1))])
+    assert registry != {b"\x01" * 32: record(2)}
+    assert registry != {b"\x02" * 32: registry[b"\x01" * 32]}
+    assert registry != [b"\x01" * 32]
