@@ -35,6 +35,8 @@ cdef class Book:
     cpdef Resting insert(self, order_id, trader, is_buy, price, size)
     cpdef Resting cancel(self, order_id)
     cpdef match(self, trader, is_buy, limit_price, size)
+    @cython.locals(order=Resting, levels=dict)
+    cpdef fillable(self, trader, is_buy, limit_price, size)
     cpdef bint can_take(self, trader, is_buy, limit_price) except -1
     cpdef bint would_cross(self, is_buy, price) except -1
     cpdef Resting get(self, order_id)

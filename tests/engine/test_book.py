@@ -339,6 +339,16 @@ def test_can_take__own_order_at_head__equals_fillable_of_one_step() -> None:
     assert not book.can_take(TAKER, False, 200 * WAD)  # no bids
 
 
+def test_fillable_and_can_take__own_order_at_head__build_no_by_trader_index() -> None:
+    book = book_with_asks((1, TRADER, 100, 2), (2, MAKER, 100, 1), (3, TRADER, 101, 4))
+    assert book._by_trader is None
+    assert book.fillable(TRADER, True, 101 * WAD, 5 * WAD) == WAD
+    assert book.can_take(TRADER, True, 100 * WAD)  # behind its own head order: MAKER's
+    assert book._by_trader is None  # walked the levels, did not index the whole book
+    assert [o.order_id for o in book.orders_of(TRADER)] == [oid(1), oid(3)]
+    assert book._by_trader is not None  # the one reader that builds it
+
+
 def test_fillable__size_smaller_than_book__returns_size() -> None:
     book = book_with_asks((1, MAKER, 100, 5))
     assert book.fillable(TAKER, True, 100 * WAD, 3 * WAD) == 3 * WAD

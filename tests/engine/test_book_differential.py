@@ -212,10 +212,11 @@ def test_book__random_commands_with_tiny_key_lists__matches_reference_book(
 def test_book__rare_per_trader_reads__matches_reference_book_as_the_index_comes_and_goes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Few reads of `fillable` / `orders_of` and a short keep window: the by-trader index
-    is dropped and rebuilt many times, and every answer still equals the reference's."""
+    """Few reads of `orders_of` (the one reader of the by-trader index; `fillable` walks
+    the levels) and a short keep window: the index is dropped and rebuilt many times,
+    and every answer still equals the reference's."""
     monkeypatch.setattr(book_module, "INDEX_KEEP_MIN", 16)
-    driver = Driver(66, read_rate=0.01, max_resting=40)
+    driver = Driver(66, read_rate=0.05, max_resting=40)
     built = dropped = 0
     kept = False
     for i in range(COMMANDS_PER_SEED):
