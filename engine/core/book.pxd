@@ -32,6 +32,7 @@ cdef class Book:
     cdef public object _next_seq
     cdef public object _index_until
 
+    @cython.locals(order=Resting, tail=Resting, level=list, levels=dict, orders=dict)
     cpdef Resting insert(self, order_id, trader, is_buy, price, size)
     cpdef Resting cancel(self, order_id)
     cpdef match(self, trader, is_buy, limit_price, size)
@@ -40,6 +41,8 @@ cdef class Book:
     cpdef bint can_take(self, trader, is_buy, limit_price) except -1
     cpdef bint would_cross(self, is_buy, price) except -1
     cpdef Resting get(self, order_id)
-    @cython.locals(order=Resting, orders=dict, levels=dict, fills=list, cancelled=list)
+    @cython.locals(order=Resting, orders=dict, levels=dict, level=list, fills=list,
+                   cancelled=list)
     cpdef tuple _take(self, trader, is_buy, limit, left, best)
+    @cython.locals(prev=Resting, nxt=Resting, level=list)
     cpdef _unlink(self, Resting order)
