@@ -6,8 +6,9 @@ millions of them, so an untuned process pauses for hundreds of milliseconds
 now and then: on the core benchmark's million commands the longest
 `Engine.apply` took 532 ms with the collector as it comes. With the state
 frozen every 20,000 commands no full collection runs at all there, and the
-longest command (32-34 ms) is the order registry's dict growing past 700k
-records, not the collector.
+longest command is about 2 ms (a young collection, or a book's id table growing;
+the order registry's 32 ms growth past 700k records is gone since it is sharded,
+engine/core/registry.py).
 
 `gc.freeze()` moves every object alive at that moment into the permanent
 generation, which collections never scan. What is frozen is still freed by
