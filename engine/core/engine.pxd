@@ -48,3 +48,7 @@ cdef class EngineCore:
     cpdef _cancel(self, CancelOrder cmd, ts, list out)
     @cython.locals(order=Order, resting=Resting, book=Book)
     cpdef _cancel_one(self, h, OrderRecord rec, reason, ts, list out)
+
+# the state hash's sort key: compiled, with the record's C fields (engine.py)
+@cython.locals(rec=OrderRecord)
+cpdef object _registration_key(tuple item)

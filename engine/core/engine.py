@@ -62,6 +62,7 @@ from engine.core.queries import QueriesMixin
 from engine.core.registry import OrderRegistry
 from engine.core.retention import ORDER_RETENTION_MS, RetentionMixin
 from engine.core.rules import (
+    FLAG_BACKSTOP,
     FLAG_FOK,
     FLAG_ISOLATED,
     FLAG_POST_ONLY,
@@ -636,12 +637,24 @@ class EngineCore:
             h.update(self.books[market].state_digest())
             self.triggers[market].update_digest(h)
         h.update(self.ledger.state_digest())
-        for order_hash, rec in self.orders.items():
+        # in registration order, whatever the registry's layout (see _registration_key)
+        for order_hash, rec in sorted(self.orders.items(), key=_registration_key):
             h.update(order_hash + f"|{rec.status}|{rec.filled}|{rec.seq}|{rec.reason}\n".encode())
         self.expiries.update_digest(h)
         self._sweeps_digest(h)
         self._retention_digest(h)
         return h.hexdigest()
+
+
+def _registration_key(item: tuple[bytes, OrderRecord]) -> int:
+    """Sort key giving the registry's records in the order they were registered: by
+    seq, which registration never lowers. Only a takeover/ADL liquidation gives two
+    records one seq, its liquidation order and then its first backstop order (flag
+    64), so a backstop order sorts after the rest of its seq. (Before the registry was
+    sharded the state hash walked one dict in insertion order; this is that order, so
+    snapshots taken then keep their state hash.)"""
+    rec = item[1]
+    return rec.seq * 2 + (1 if rec.order.flags & FLAG_BACKSTOP else 0)
 
 
 class Engine(EngineCore, SweepsMixin, TransfersMixin, QueriesMixin, RetentionMixin,
