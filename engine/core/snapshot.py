@@ -15,18 +15,25 @@ import gc
 import pickle
 from typing import TYPE_CHECKING
 
-from engine.core import liquidation
+from engine.core import accounts, events, liquidation
 from engine.core.book import Book
 from engine.core.errors import SnapshotError
 from engine.core.fills import FillHistory
 from engine.core.orders import Order
 from engine.core.registry import OrderRegistry
+from engine.core.value import register_legacy_unpicklers
 from engine.core.views import OrderRecord
 
 if TYPE_CHECKING:
     from engine.core.engine import Engine
 
 SNAPSHOT_MAGIC = b"perpx-engine-snapshot-v1\n"
+
+# Snapshots written before Value.__reduce__ name Cython's own unpickle function of each
+# value class (`__pyx_unpickle_Position`, ...): the interpreted engine has none, so
+# they are bound here to one that reads the same state (engine/core/value.py).
+for _module in (accounts, events):
+    register_legacy_unpicklers(vars(_module))
 
 # The engine's state: EngineCore's C fields (engine/core/engine.pxd; a test holds the
 # two lists equal), pickled by __getstate__ (all but _dispatch, which __setstate__

@@ -55,6 +55,29 @@ def test_compiled_core__mixed_stream__same_events_and_state_hash_as_interpreted(
     assert compiled["state_hash"] == interpreted["state_hash"]
 
 
+@pytest.mark.skipif(nativeinfo.pure_requested(), reason="PERPX_PURE=1 asked for source")
+def test_snapshot__taken_compiled__restores_interpreted_with_the_same_state_hash(tmp_path):
+    # values pickle as (class, fields), not through Cython's layout-checked pickling,
+    # so a stale build (modules run from source) still recovers from its snapshots
+    from engine.core.engine import Engine
+    from engine.core.markets import default_markets
+    from tests.engine.native_stream import stream
+
+    engine = Engine(default_markets())
+    for cmd in stream(3_000, 3):
+        engine.apply(cmd)
+    snapshot = engine.snapshot()
+    assert b"__pyx_unpickle" not in snapshot
+    path = tmp_path / "snapshot.bin"
+    path.write_bytes(snapshot)
+    script = ("import sys; from engine.core.engine import Engine; "
+              "print(Engine.from_snapshot(open(sys.argv[1], 'rb').read()).state_hash())")
+    env = {**os.environ, nativeinfo.PURE_ENV: "1", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", script, str(path)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip() == engine.state_hash()
+
+
 def test_plan__edited_source__is_stale_and_runs_from_source(tmp_path, monkeypatch):
     core = tmp_path / "core"
     core.mkdir()
