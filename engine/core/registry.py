@@ -11,8 +11,10 @@ table holds 1/256 of the records and each rebuild costs 1/256 of the time.
 
 A registry behaves as a mapping of bytes to records (`in`, `[]`, `get`, `del`, `len`,
 iteration, `==` against any mapping). Iteration runs shard by shard, each in insertion
-order: deterministic for a given history, so the state hash and the snapshots are
-too, but not registration order overall (`Engine._registered` keeps that).
+order: deterministic for a given history (snapshots list the records so), but not
+registration order overall. `Engine._registered` keeps that order for retention, and
+the state hash sorts the records into it (engine.py, `_registration_key`), so the
+hash does not depend on this layout.
 """
 
 from __future__ import annotations
