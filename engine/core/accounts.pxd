@@ -15,7 +15,7 @@ cdef class Account(Value):
 
 cdef class Ledger:
     cdef public dict markets, accounts, funding_pool, open_interest, marks, funding_index
-    cdef public dict holders, risk_cache
+    cdef public dict holders, risk_cache, im_cache
     cdef public object fee_pool, liq_index
     cdef public set dirty
 
@@ -28,6 +28,8 @@ cdef class Ledger:
     cpdef _reduce(self, Position pos, market, old, new, delta, price, isolated)
     @cython.locals(pos=Position)
     cpdef _settle_funding(self, account, Account acct, market)
+    @cython.locals(memo=dict)
+    cpdef size_margin(self, market, size)
     @cython.locals(acct=Account, pos=Position)
     cpdef position(self, account, market)
     @cython.locals(acct=Account, pos=Position)

@@ -120,8 +120,9 @@ class FundingResult:
 # The ledger's state (its C fields when compiled, engine/core/accounts.pxd; a test holds
 # the two lists equal), snapshotted by __getstate__ but for the caches in LEDGER_CACHES
 LEDGER_STATE = ("markets", "accounts", "fee_pool", "funding_pool", "open_interest", "marks",
-                "funding_index", "holders", "dirty", "liq_index", "risk_cache")
-LEDGER_CACHES = ("liq_index", "risk_cache")
+                "funding_index", "holders", "dirty", "liq_index", "risk_cache", "im_cache")
+LEDGER_CACHES = ("liq_index", "risk_cache", "im_cache")
+IM_CACHE_MAX = 4_096  # sizes remembered per market by Ledger.size_margin (then it starts over)
 
 
 @cython.auto_pickle(False)  # pickled by __getstate__ / __setstate__
@@ -154,6 +155,8 @@ class Ledger:
         # IMF) (the worst case grows by at most q); one touching an isolated position
         # drops the account's entry.
         self.risk_cache: dict[str, int] = {}
+        # market -> {size: size_margin(market, size)} at the market's current mark
+        self.im_cache: dict[int, dict[int, int]] = {}
 
     def __getstate__(self) -> dict:
         # the caches are not state: never snapshotted (the liquidation index is rebuilt
@@ -164,6 +167,7 @@ class Ledger:
         for name, value in state.items():
             setattr(self, name, value)
         self.risk_cache = {}
+        self.im_cache = {}
         self.liq_index = None
 
     # ---- pools -----------------------------------------------------------------
@@ -233,6 +237,24 @@ class Ledger:
             raise LedgerError(f"set_mark: mark must be positive, got {mark}")
         self.marks[market] = mark
         self.risk_cache.clear()
+        self.im_cache.pop(market, None)
+
+    def size_margin(self, market: int, size: int) -> int:
+        """rules.margin_requirement(size, mark, IMF) of `size` WAD base (> 0) in a listed
+        market at its current mark (0 without one), WAD quote: what an order or a fill
+        of `size` adds at most to a pre-trade bound (risk.checked_with_cache). Remembered
+        per market and size until the mark moves: the order flow repeats sizes."""
+        memo = self.im_cache.get(market)
+        if memo is None:
+            memo = self.im_cache[market] = {}
+        margin = memo.get(size)
+        if margin is None:
+            if len(memo) >= IM_CACHE_MAX:
+                memo.clear()
+            # rules.margin_requirement inlined: |size| x mark, then x IMF, each rounded up
+            margin = memo[size] = -((-(-((-size * self.marks.get(market, 0)) // WAD))
+                                     * self.markets[market].imf) // WAD)
+        return margin
 
     # ---- funding -------------------------------------------------------------------
     def _settle_funding(self, account: str, acct: Account, market: int) -> int:
@@ -345,10 +367,7 @@ class Ledger:
         insurance.cash += dust
         # what each side's cached pre-trade bound grows by: rules.margin_requirement(size,
         # mark, IMF) inlined (|delta| is `size` on both sides), only if a bound is cached
-        grow = 0
-        if self.risk_cache:
-            grow = -((-(-((-size * self.marks.get(market, 0)) // WAD))
-                      * self.markets[market].imf) // WAD)
+        grow = self.size_margin(market, size) if self.risk_cache else 0
         b_real, b_after = self._trade(buyer, b_acct, b_pos, market, size, price,
                                       buyer_isolated, grow)
         s_real, s_after = self._trade(seller, s_acct, s_pos, market, -size, price,

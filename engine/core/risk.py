@@ -198,7 +198,7 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     if bound is not None:
         diff = price - mark if is_buy else mark - price  # type: ignore[operator]
         loss = -((-size * diff) // WAD) if diff > 0 else 0
-        grow = -((-(-((-size * mark) // WAD)) * ledger.markets[market].imf) // WAD)
+        grow = ledger.size_margin(market, size)
         if ledger.cross_equity(account) - loss >= bound + grow:
             ledger.risk_cache[account] = bound + grow
             return None

@@ -247,6 +247,29 @@ def test_apply_fill__parity_vector__matches_trade_cash(v):
     assert result.dust == ledger.insurance == v["dust"]
 
 
+def test_size_margin__remembered_per_size__equals_margin_requirement_at_the_current_mark(
+        monkeypatch: pytest.MonkeyPatch):
+    import engine.core.accounts as accounts_module
+    from engine.core import rules
+
+    monkeypatch.setattr(accounts_module, "IM_CACHE_MAX", 8)  # starts over past 8 sizes
+    ledger = ledger_with(mark=2000 * W + 7)
+    imf = ledger.markets[ETH].imf
+    rng = random.Random(5)
+    sizes = [rng.randint(1, 10**22) for _ in range(30)]
+    for mark in (2000 * W + 7, 1999 * W - 3, 1):
+        ledger.set_mark(ETH, mark)
+        for size in sizes + sizes:  # the second pass is answered from the memo
+            assert ledger.size_margin(ETH, size) == rules.margin_requirement(size, mark, imf)
+    assert ledger.size_margin(2, W) == 0  # no mark yet in market 2
+    assert 0 < len(ledger.im_cache[ETH]) <= 8
+    state = ledger.__getstate__()
+    assert "im_cache" not in state  # a cache, not state: never snapshotted
+    restored = Ledger.__new__(Ledger)
+    restored.__setstate__(state)
+    assert restored.im_cache == {}
+
+
 # ---- stateful: random deposits, fills, marks, funding and withdrawals ----------------------
 from hypothesis import settings, strategies as st  # noqa: E402
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
