@@ -365,8 +365,8 @@ class Ledger:
         self.fee_pool += buyer_fee + seller_fee
         insurance = accounts[INSURANCE]
         insurance.cash += dust
-        # what each side's cached pre-trade bound grows by: rules.margin_requirement(size,
-        # mark, IMF) inlined (|delta| is `size` on both sides), only if a bound is cached
+        # what each side's cached pre-trade bound grows by: size_margin (|delta| is `size`
+        # on both sides), only if a bound is cached
         grow = self.size_margin(market, size) if self.risk_cache else 0
         b_real, b_after = self._trade(buyer, b_acct, b_pos, market, size, price,
                                       buyer_isolated, grow)
