@@ -29,7 +29,7 @@ anvil: $(ANVIL)
 # the engine core compiled with Cython, in place (scripts/build_native.py); rebuilt when
 # a module of engine/core or its .pxd changes
 NATIVE  := engine/core/native.json
-$(NATIVE): $(STAMP) scripts/build_native.py $(wildcard engine/core/*.py engine/core/*.pxd)
+$(NATIVE): $(STAMP) scripts/build_native.py $(wildcard engine/core/*.py engine/core/*.pxd engine/core/*.h)
 	$(BIN)/python scripts/build_native.py
 
 native: $(NATIVE)

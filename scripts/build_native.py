@@ -79,7 +79,8 @@ def main() -> int:
     start = time.perf_counter()
     print(f"native: compiling {len(names)} modules of engine/core with Cython "
           f"(1-2 minutes from clean; log: {LOG.relative_to(ROOT)})", flush=True)
-    extensions = [Extension(f"engine.core.{name}", [str(CORE / f"{name}.py")])
+    extensions = [Extension(f"engine.core.{name}", [str(CORE / f"{name}.py")],
+                            include_dirs=[str(CORE)])  # the core's C headers (wad.h)
                   for name in names]
     try:
         with output_to(LOG):

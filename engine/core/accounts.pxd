@@ -2,6 +2,8 @@
 # stay Python ints (WAD values exceed 64 bits); the layout saves the attribute lookups.
 cimport cython
 
+from engine.core.wad cimport mul_wad_down, mul_wad_up
+
 from engine.core.value cimport Value
 
 cdef class Position(Value):

@@ -42,7 +42,7 @@ from engine.core.codes import RejectCode
 from engine.core.errors import InvariantViolation, PerpxError
 from engine.core.markets import MarketSpec
 from engine.core.value import Value
-from engine.core.wad import WAD, Rounding, mul_div
+from engine.core.wad import WAD, Rounding, mul_div, mul_wad_down, mul_wad_up
 
 # The insurance fund's own account: its cash IS the insurance balance, and it
 # holds the positions the fund takes over from liquidated accounts.
@@ -252,8 +252,8 @@ class Ledger:
             if len(memo) >= IM_CACHE_MAX:
                 memo.clear()
             # rules.margin_requirement inlined: |size| x mark, then x IMF, each rounded up
-            margin = memo[size] = -((-(-((-size * self.marks.get(market, 0)) // WAD))
-                                     * self.markets[market].imf) // WAD)
+            margin = memo[size] = mul_wad_up(mul_wad_up(size, self.marks.get(market, 0)),
+                                             self.markets[market].imf)
         return margin
 
     # ---- funding -------------------------------------------------------------------
@@ -356,9 +356,8 @@ class Ledger:
             self._settle_funding(buyer, b_acct, market)
         s_funding = 0 if s_pos is None or s_pos.last_index == index else \
             self._settle_funding(seller, s_acct, market)
-        product = size * price
-        receives = product // WAD  # rules.trade_cash: the seller's leg rounds down
-        pays = -((-product) // WAD)  # the buyer's leg rounds up
+        receives = mul_wad_down(size, price)  # rules.trade_cash: the seller's leg rounds down
+        pays = mul_wad_up(size, price)  # the buyer's leg rounds up
         dust = pays - receives
         b_acct.cash -= pays + buyer_fee
         s_acct.cash += receives - seller_fee
@@ -433,11 +432,11 @@ class Ledger:
         if old > 0:
             if closed > old:
                 closed = old
-            realized = (closed * (price - pos.entry_price)) // WAD  # floor
+            realized = mul_wad_down(closed, price - pos.entry_price)  # floor
         else:
             if closed > -old:
                 closed = -old
-            realized = (closed * (pos.entry_price - price)) // WAD  # floor
+            realized = mul_wad_down(closed, pos.entry_price - price)  # floor
         pos.realized_pnl += realized
         if pos.isolated:
             pos.isolated_margin = mul_div(pos.isolated_margin, abs(old) - closed, abs(old),
@@ -531,10 +530,10 @@ class Ledger:
             size = pos.size
             if size:
                 # rules.position_value (floor) - rules.funding_owed (ceil), inlined
-                total += (size * marks.get(market, 0)) // WAD
+                total += mul_wad_down(size, marks.get(market, 0))
                 moved = index[market] - pos.last_index
                 if moved:
-                    total += (-size * moved) // WAD
+                    total += mul_wad_down(-size, moved)
         return total
 
     def _requirement(self, account: str, imf: bool, only_cross: bool) -> int:
@@ -549,7 +548,7 @@ class Ledger:
                 spec = specs[market]
                 fraction = spec.imf if imf else spec.mmf
                 # rules.margin_requirement: |size| x mark, then x fraction, each rounded up
-                total += -((-(-((-abs(size) * marks.get(market, 0)) // WAD)) * fraction) // WAD)
+                total += mul_wad_up(mul_wad_up(abs(size), marks.get(market, 0)), fraction)
         return total
 
     def initial_margin(self, account: str) -> int:
@@ -592,12 +591,12 @@ class Ledger:
             if not size:
                 continue
             if pos.isolated:
-                total += (size * pos.entry_price) // WAD - pos.isolated_margin
+                total += mul_wad_down(size, pos.entry_price) - pos.isolated_margin
             else:
-                total += (size * marks.get(market, 0)) // WAD
+                total += mul_wad_down(size, marks.get(market, 0))
                 now = index[market]
                 if now != pos.last_index:  # funding owed, rounded up (none while unmoved)
-                    total += (-size * (now - pos.last_index)) // WAD
+                    total += mul_wad_down(-size, now - pos.last_index)
         return total
 
     def cross_initial_margin(self, account: str) -> int:

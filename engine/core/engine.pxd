@@ -3,6 +3,8 @@
 # compiled code, still overridable and callable from Python). Amounts stay Python ints.
 cimport cython
 
+from engine.core.wad cimport mul_wad_down, mul_wad_up, multiple_of
+
 from engine.core cimport risk
 from engine.core.accounts cimport Ledger
 from engine.core.book cimport Book, Resting

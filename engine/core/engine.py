@@ -75,7 +75,7 @@ from engine.core.transfers import TransfersMixin
 from engine.core.triggers import ExpiryQueue, TriggerBook
 from engine.core.validation import PLAIN_FLAGS, UINT256_MAX, check_fee_cap, check_shape
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
-from engine.core.wad import WAD
+from engine.core.wad import WAD, mul_wad_down, mul_wad_up, multiple_of
 
 @cython.auto_pickle(False)  # pickled by SnapshotMixin's __getstate__ / __setstate__
 @cython.cclass
@@ -192,8 +192,8 @@ class EngineCore:
         # the common well-formed order passes in one expression; anything else (or a
         # trigger order) goes through check_shape, which finds the exact rejection
         if (spec is None or order.flags not in PLAIN_FLAGS or order.trigger_price
-                or not 0 < size <= UINT256_MAX or size % spec.step_size
-                or not 0 < limit <= UINT256_MAX or limit % spec.tick_size
+                or not 0 < size <= UINT256_MAX or not multiple_of(size, spec.step_size)
+                or not 0 < limit <= UINT256_MAX or not multiple_of(limit, spec.tick_size)
                 or (order.expiry and ts >= order.expiry * 1000)):
             bad = check_shape(order, spec, ts)
             if bad is not None:
@@ -452,15 +452,15 @@ class EngineCore:
             maker_hash, maker, price, size, maker_left = cython.cast(tuple, match)
             maker_rec = orders[maker_hash]
             maker_order = maker_rec.order
-            notional = size * price // WAD
+            notional = mul_wad_down(size, price)
             maker_rates = rates.get((maker, market))
             if maker_rates is None:
                 maker_rates = self.fee_rates(maker, market)
             rate = maker_rates[0]
             if maker_order.max_fee_rate < rate:
                 rate = maker_order.max_fee_rate
-            maker_fee = -(-notional * rate // WAD)
-            taker_fee = 0 if liquidation else -(-notional * taker_rate // WAD)
+            maker_fee = mul_wad_up(notional, rate)
+            taker_fee = 0 if liquidation else mul_wad_up(notional, taker_rate)
             maker_isolated = (maker_order.flags & FLAG_ISOLATED) != 0
             if is_buy:
                 ledger.fill(market, taker, maker, size, price, taker_fee, maker_fee,

@@ -28,13 +28,16 @@ def module_names() -> list[str]:
 
 
 def source_hash(name: str) -> str:
-    """sha256 over the module's .py and, if there is one, its .pxd."""
+    """sha256 over the module's .py, its .pxd if there is one, and the core's C headers
+    (any compiled module may include one through a cimport)."""
     h = hashlib.sha256()
     for suffix in (".py", ".pxd"):
         path = CORE / f"{name}{suffix}"
         h.update(suffix.encode() + b"\0")
         if path.exists():
             h.update(path.read_bytes())
+    for header in sorted(CORE.glob("*.h")):
+        h.update(header.name.encode() + b"\0" + header.read_bytes())
     return h.hexdigest()
 
 

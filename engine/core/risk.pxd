@@ -2,6 +2,8 @@
 # C fields directly, and the engine calls it without a Python-level call (engine.pxd).
 cimport cython
 
+from engine.core.wad cimport mul_wad_up
+
 from engine.core.accounts cimport Ledger
 
 @cython.locals(marks=dict)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from engine.core import rules
 from engine.core.accounts import INSURANCE, Ledger
 from engine.core.codes import RejectCode
-from engine.core.wad import WAD, Rounding, mul_div
+from engine.core.wad import WAD, Rounding, mul_div, mul_wad_up
 
 DAY_MS = 86_400_000
 
@@ -123,7 +123,7 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
     growth = max(abs(held + buys), abs(held - sells)) > max(abs(held + own_buys),
                                                               abs(held - own_sells))
     diff = price - mark if is_buy else mark - price
-    loss = -((-size * diff) // WAD) if diff > 0 else 0  # _adverse_loss, rounded up
+    loss = mul_wad_up(size, diff) if diff > 0 else 0  # _adverse_loss, rounded up
     specs = ledger.markets
     required = 0
     if exposure:
@@ -132,9 +132,9 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
             if r_mark is not None:
                 # ceil(bn / bs) > mark  <=>  bn > mark x bs: divide only when there is a loss
                 if bs and bn > r_mark * bs:
-                    loss += -((-bs * (-(-bn // bs) - r_mark)) // WAD)
+                    loss += mul_wad_up(bs, -(-bn // bs) - r_mark)
                 if ss and sn < r_mark * ss:
-                    loss += -((-ss * (r_mark - sn // ss)) // WAD)
+                    loss += mul_wad_up(ss, r_mark - sn // ss)
             if growth:
                 if r_market == market:
                     bs, ss = buys, sells
@@ -144,8 +144,7 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
                 if size_m and p.isolated:  # type: ignore[union-attr]
                     worst = max(0, worst - abs(size_m))
                 # rules.margin_requirement: |worst| x mark, then x IMF, each rounded up
-                required += -((-(-((-worst * (r_mark or 0)) // WAD)) * specs[r_market].imf)
-                              // WAD)
+                required += mul_wad_up(mul_wad_up(worst, r_mark or 0), specs[r_market].imf)
     if not growth:
         if loss == 0 and fee == 0:
             return None, -1, -1
@@ -156,12 +155,11 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
         worst = max(abs(held + buys), abs(held - sells))
         if held and pos.isolated:  # type: ignore[union-attr]
             worst = max(0, worst - abs(held))
-        required += -((-(-((-worst * mark) // WAD)) * specs[market].imf) // WAD)  # as above
+        required += mul_wad_up(mul_wad_up(worst, mark), specs[market].imf)  # as above
     for m, p in positions.items():
         # a cross position in a market without orders; an isolated one needs nothing more
         if p.size and not p.isolated and m != market and not (exposure and m in exposure):
-            required += -((-(-((-abs(p.size) * marks.get(m, 0)) // WAD)) * specs[m].imf)
-                          // WAD)
+            required += mul_wad_up(mul_wad_up(abs(p.size), marks.get(m, 0)), specs[m].imf)
     equity = ledger.cross_equity(account)
     if equity - loss - fee < required:
         return RejectCode.INSUFFICIENT_MARGIN, equity, required
@@ -197,7 +195,7 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
                     break
     if bound is not None:
         diff = price - mark if is_buy else mark - price  # type: ignore[operator]
-        loss = -((-size * diff) // WAD) if diff > 0 else 0
+        loss = mul_wad_up(size, diff) if diff > 0 else 0
         grow = ledger.size_margin(market, size)
         if ledger.cross_equity(account) - loss >= bound + grow:
             ledger.risk_cache[account] = bound + grow

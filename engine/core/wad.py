@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import NewType
 
+import cython
+
 WAD = 10**18
 
 Wad = NewType("Wad", int)  # unsigned quantity scaled by 10**18
@@ -39,6 +41,57 @@ def ceil_div(n: int, d: int) -> int:
 def floor_div(n: int, d: int) -> int:
     """n / d rounded toward -infinity (d > 0)."""
     return n // d
+
+
+# The engine's hot paths: a product of two WAD values (or one value) over WAD, rounded
+# toward -infinity (floor, Python's `//`) or +infinity (ceil). Compiled (make native),
+# operands below 2**240 take wad.h's C path (CPython's division by a two-digit int is
+# its slow general algorithm); the result is the same either way.
+
+
+def mul_wad_down(x: int, y: int) -> int:
+    """floor(x * y / WAD)."""
+    if cython.compiled:
+        r = perpx_mul_wad(x, y, 0)  # noqa: F821  # declared in wad.pxd (wad.h)
+        if r is not None:
+            return r
+    return x * y // WAD
+
+
+def mul_wad_up(x: int, y: int) -> int:
+    """ceil(x * y / WAD)."""
+    if cython.compiled:
+        r = perpx_mul_wad(x, y, 1)  # noqa: F821
+        if r is not None:
+            return r
+    return -((-x * y) // WAD)
+
+
+def div_wad_down(x: int) -> int:
+    """floor(x / WAD)."""
+    if cython.compiled:
+        r = perpx_div_wad(x, 0)  # noqa: F821
+        if r is not None:
+            return r
+    return x // WAD
+
+
+def div_wad_up(x: int) -> int:
+    """ceil(x / WAD)."""
+    if cython.compiled:
+        r = perpx_div_wad(x, 1)  # noqa: F821
+        if r is not None:
+            return r
+    return -((-x) // WAD)
+
+
+def multiple_of(x: int, m: int) -> bool:
+    """x % m == 0 (m > 0): an order's tick and step checks."""
+    if cython.compiled:
+        r = perpx_multiple_of(x, m)  # noqa: F821
+        if r is not None:
+            return r
+    return x % m == 0
 
 
 def to_wad(amount: int, decimals: int) -> int:

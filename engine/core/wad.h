@@ -1,0 +1,161 @@
+/* WAD products and quotients of Python ints in C: the compiled engine's fast path for
+ * engine/core/wad.py's mul_wad / div_wad (make native). Not used interpreted.
+ *
+ * CPython divides a multi-digit int by 10**18 (two 30-bit digits) with its general
+ * long division, ~800 instructions a call; a command made ~5 of them (callgrind).
+ * Here an operand of up to 8 digits (|x| < 2**240) is read into four 64-bit limbs,
+ * multiplied exactly (up to 480 bits) and divided by 10**18 limb by limb with the
+ * CPU's 128-by-64-bit division, then rounded toward -infinity (floor, Python's `//`)
+ * or +infinity (ceil). The result is exactly what Python's int arithmetic gives: a
+ * test holds them together on random and boundary values (tests/engine/test_wad_native.py).
+ *
+ * `perpx_multiple_of` answers x % m == 0 the same way, for the tick and step checks.
+ *
+ * Anything else (a bool or int subclass, an operand of 9 digits or more, a Python
+ * other than 3.11 with 30-bit digits) returns None, and the caller computes the
+ * value with Python ints. NULL with an exception set only if allocation fails.
+ */
+#ifndef PERPX_WAD_H
+#define PERPX_WAD_H
+
+#include <Python.h>
+#include <stdint.h>
+
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && PYLONG_BITS_IN_DIGIT == 30 \
+    && defined(__SIZEOF_INT128__)
+#define PERPX_WAD_FAST 1
+#else
+#define PERPX_WAD_FAST 0
+#endif
+
+#define PERPX_WAD 1000000000000000000ULL
+#define PERPX_MAX_DIGITS 8 /* 8 x 30 bits = 240 bits: fits four 64-bit limbs */
+
+#if PERPX_WAD_FAST
+
+/* |o| into limbs[0..3] (little end first); -1 if `o` is not an exact int of at most
+ * PERPX_MAX_DIGITS digits. *neg is set for a negative value. */
+static inline int perpx_load(PyObject *o, uint64_t limbs[4], int *neg) {
+    if (!PyLong_CheckExact(o)) return -1;
+    Py_ssize_t n = Py_SIZE(o);
+    *neg = n < 0;
+    if (n < 0) n = -n;
+    if (n > PERPX_MAX_DIGITS) return -1;
+    limbs[0] = limbs[1] = limbs[2] = limbs[3] = 0;
+    const digit *d = ((PyLongObject *)o)->ob_digit;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned bit = 30u * (unsigned)i, w = bit >> 6, s = bit & 63u;
+        limbs[w] |= (uint64_t)d[i] << s;
+        if (s > 34u) limbs[w + 1] |= (uint64_t)d[i] >> (64u - s); /* w + 1 <= 3 */
+    }
+    return 0;
+}
+
+/* (hi:lo) / d with hi < d: the quotient; *rem gets the remainder. */
+static inline uint64_t perpx_div128(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem) {
+#if defined(__x86_64__)
+    uint64_t q, r;
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d));
+    *rem = r;
+    return q;
+#else
+    unsigned __int128 n = ((unsigned __int128)hi << 64) | lo;
+    *rem = (uint64_t)(n % d);
+    return (uint64_t)(n / d);
+#endif
+}
+
+/* A Python int of sign `neg` and magnitude q[0..n-1] (64-bit limbs, little end first). */
+static PyObject *perpx_build(const uint64_t *q, int n, int neg) {
+    while (n > 0 && q[n - 1] == 0) n--;
+    if (n == 0) return PyLong_FromLong(0);
+    if (n == 1 && q[0] <= (uint64_t)INT64_MAX) {
+        int64_t v = (int64_t)q[0];
+        return PyLong_FromLongLong(neg ? -v : v);
+    }
+    unsigned bits = 64u * (unsigned)(n - 1) + (64u - (unsigned)__builtin_clzll(q[n - 1]));
+    Py_ssize_t nd = (Py_ssize_t)((bits + 29u) / 30u);
+    PyLongObject *out = _PyLong_New(nd);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        unsigned bit = 30u * (unsigned)i, w = bit >> 6, s = bit & 63u;
+        uint64_t v = q[w] >> s;
+        if (s > 34u && (int)w + 1 < n) v |= q[w + 1] << (64u - s);
+        out->ob_digit[i] = (digit)(v & PyLong_MASK);
+    }
+    Py_SET_SIZE(out, neg ? -nd : nd);
+    return (PyObject *)out;
+}
+
+/* a x b / 10**18 (b NULL: a / 10**18), rounded up if `up` else down (toward -inf/+inf);
+ * None if an operand is out of the fast path's range. */
+static PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
+    uint64_t x[4], y[4], p[8] = {0}, q[8];
+    int xneg, yneg = 0;
+    if (perpx_load(a, x, &xneg) < 0) Py_RETURN_NONE;
+    if (b == NULL) {
+        p[0] = x[0]; p[1] = x[1]; p[2] = x[2]; p[3] = x[3];
+    } else {
+        if (perpx_load(b, y, &yneg) < 0) Py_RETURN_NONE;
+        for (int i = 0; i < 4; i++) {
+            if (x[i] == 0) continue;
+            uint64_t carry = 0;
+            for (int j = 0; j < 4; j++) {
+                unsigned __int128 t = (unsigned __int128)x[i] * y[j] + p[i + j] + carry;
+                p[i + j] = (uint64_t)t;
+                carry = (uint64_t)(t >> 64);
+            }
+            p[i + 4] = carry;
+        }
+    }
+    int neg = xneg != yneg;
+    uint64_t rem = 0;
+    int top = 8;
+    while (top > 0 && p[top - 1] == 0) top--;
+    for (int i = 7; i >= top; i--) q[i] = 0;
+    for (int i = top - 1; i >= 0; i--) q[i] = perpx_div128(rem, p[i], PERPX_WAD, &rem);
+    /* the quotient of the magnitude truncates toward zero: floor of a negative and
+     * ceil of a positive value move one further away from zero when inexact */
+    if (rem != 0 && (neg ? !up : up)) {
+        for (int i = 0; i < 8 && ++q[i] == 0; i++) {
+        }
+    }
+    if (neg && top == 0) neg = 0;
+    return perpx_build(q, 8, neg);
+}
+
+/* True if x % m == 0, False if not (m a positive int below 2**64); None otherwise. */
+static PyObject *perpx_multiple_of(PyObject *x, PyObject *m) {
+    uint64_t limbs[4], mod[4];
+    int neg, mneg;
+    if (perpx_load(x, limbs, &neg) < 0 || perpx_load(m, mod, &mneg) < 0 || mneg
+        || mod[0] == 0 || mod[1] || mod[2] || mod[3]) Py_RETURN_NONE;
+    uint64_t rem = 0;
+    for (int i = 3; i >= 0; i--) perpx_div128(rem, limbs[i], mod[0], &rem);
+    if (rem == 0) Py_RETURN_TRUE;
+    Py_RETURN_FALSE;
+}
+
+#else /* no fast path on this Python: the caller uses Python ints */
+
+static inline PyObject *perpx_multiple_of(PyObject *x, PyObject *m) {
+    (void)x; (void)m;
+    Py_RETURN_NONE;
+}
+
+static inline PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
+    (void)a; (void)b; (void)up;
+    Py_RETURN_NONE;
+}
+
+#endif
+
+static inline PyObject *perpx_mul_wad(PyObject *a, PyObject *b, int up) {
+    return perpx_muldiv_wad(a, b, up);
+}
+
+static inline PyObject *perpx_div_wad(PyObject *a, int up) {
+    return perpx_muldiv_wad(a, NULL, up);
+}
+
+#endif /* PERPX_WAD_H */

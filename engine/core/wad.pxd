@@ -1,0 +1,12 @@
+# engine/core/wad.py compiled (make native): the WAD product/quotient helpers call
+# wad.h's C arithmetic and are cimported by the hot modules (a C call, no Python call).
+cdef extern from "wad.h":
+    object perpx_mul_wad(object x, object y, int up)
+    object perpx_div_wad(object x, int up)
+    object perpx_multiple_of(object x, object m)
+
+cpdef object mul_wad_down(object x, object y)
+cpdef object mul_wad_up(object x, object y)
+cpdef object div_wad_down(object x)
+cpdef object div_wad_up(object x)
+cpdef object multiple_of(object x, object m)

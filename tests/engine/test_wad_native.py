@@ -1,0 +1,111 @@
+"""The WAD product/quotient helpers (engine/core/wad.py) give Python's int arithmetic.
+
+Compiled (make native), `mul_wad_down/up` and `div_wad_down/up` take wad.h's C path
+for operands below 2**240 and fall back to Python ints above; interpreted, they are
+the Python expressions themselves. The expected values here are written with Python
+ints (floor `//`, ceil as -((-n) // d)), never with the helpers, so both modes are
+held to the same arithmetic, across the C path's limb and digit boundaries.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.core import NATIVE, nativeinfo, wad
+from engine.core.wad import (WAD, div_wad_down, div_wad_up, mul_wad_down, mul_wad_up,
+                             multiple_of)
+
+
+def _floor(n: int) -> int:
+    return n // WAD
+
+
+def _ceil(n: int) -> int:
+    return -((-n) // WAD)
+
+
+# magnitudes at every boundary the C path cares about: 30-bit digits, 64-bit limbs,
+# the 8-digit (240-bit) limit of the fast path, and WAD itself
+EDGES = sorted({0, 1, 2, WAD - 1, WAD, WAD + 1, 2 * WAD, 10**36, 10**36 + 1}
+               | {2**k + d for k in (29, 30, 31, 59, 60, 63, 64, 65, 90, 120, 127, 128, 150,
+                                     180, 191, 192, 210, 239, 240, 241, 255, 256, 300)
+                  for d in (-1, 0, 1)})
+SIGNED = [s * v for v in EDGES for s in (1, -1)]
+ints = st.one_of(st.sampled_from(SIGNED), st.integers(-(2**250), 2**250),
+                 st.integers(-(10**40), 10**40), st.integers(-(2**70), 2**70))
+
+
+def test_wad_helpers__compiled_build__run_compiled():
+    if nativeinfo.pure_requested():
+        pytest.skip("PERPX_PURE=1 asked for source")
+    assert NATIVE["wad"] == "compiled"
+
+
+@pytest.mark.parametrize("x", SIGNED)
+def test_mul_wad__edge_values__equal_python_ints(x):
+    for y in SIGNED:
+        assert mul_wad_down(x, y) == _floor(x * y), (x, y)
+        assert mul_wad_up(x, y) == _ceil(x * y), (x, y)
+
+
+@pytest.mark.parametrize("x", SIGNED)
+def test_div_wad__edge_values__equal_python_ints(x):
+    assert div_wad_down(x) == _floor(x)
+    assert div_wad_up(x) == _ceil(x)
+
+
+@given(ints, ints)
+def test_mul_wad__random_values__equal_python_ints(x, y):
+    assert mul_wad_down(x, y) == _floor(x * y)
+    assert mul_wad_up(x, y) == _ceil(x * y)
+    assert div_wad_down(x) == _floor(x)
+    assert div_wad_up(x) == _ceil(x)
+
+
+def test_mul_wad__worked_numbers():
+    # 1.5 base at 2,000.000000000000000001 quote: 3,000.0000000000000000015 quote
+    size, price = 3 * WAD // 2, 2_000 * WAD + 1
+    assert mul_wad_down(size, price) == 3_000 * WAD + 1
+    assert mul_wad_up(size, price) == 3_000 * WAD + 2
+    assert mul_wad_down(-size, price) == -(3_000 * WAD + 2)
+    assert mul_wad_up(-size, price) == -(3_000 * WAD + 1)
+    assert div_wad_down(-1) == -1 and div_wad_up(-1) == 0
+    assert div_wad_down(1) == 0 and div_wad_up(1) == 1
+
+
+def test_mul_wad__results__are_plain_ints_and_small_ones_are_cached():
+    # a result is an exact int (never a bool), and 0 is the interpreter's own 0
+    for value in (mul_wad_down(WAD, 3), mul_wad_up(2**200, 2**30), div_wad_down(-(2**100))):
+        assert type(value) is int
+    assert mul_wad_down(1, 1) is 0  # noqa: F632  # the small-int cache, as Python's // gives
+
+
+def test_mul_wad__bool_and_int_subclass_operands__fall_back_to_python_ints():
+    class Big(int):
+        pass
+
+    assert mul_wad_down(True, WAD) == 1
+    assert mul_wad_up(Big(3), Big(WAD // 2)) == 2
+    assert div_wad_up(Big(WAD + 1)) == 2
+
+
+def test_mul_wad__non_int_operand__raises_type_error():
+    with pytest.raises(TypeError):
+        mul_wad_down(None, WAD)  # type: ignore[arg-type]
+    assert wad.WAD == 10**18
+
+
+MODULI = [1, 2, 3, 10**15, 10**16, WAD, 2**63, 2**64 - 1, 2**64, 2**64 + 1, 10**30]
+
+
+@pytest.mark.parametrize("m", MODULI)
+def test_multiple_of__edge_values__equal_python_remainder(m):
+    for x in SIGNED + [m, -m, 3 * m, 3 * m + 1, m * 2**150, m * 2**150 - 1]:
+        assert multiple_of(x, m) is (x % m == 0), (x, m)
+
+
+@given(ints, st.one_of(st.sampled_from(MODULI), st.integers(1, 2**70)))
+def test_multiple_of__random_values__equal_python_remainder(x, m):
+    assert multiple_of(x, m) is (x % m == 0)
