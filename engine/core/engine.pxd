@@ -4,6 +4,8 @@
 cimport cython
 
 from engine.core.wad cimport mul_wad_down, mul_wad_up, multiple_of
+from engine.core.events cimport (cancel_rejected, order_accepted, order_cancelled,
+                                 trade_executed)
 
 from engine.core cimport risk
 from engine.core.accounts cimport Ledger
@@ -26,9 +28,10 @@ cdef class EngineCore:
     cpdef list apply(self, cmd)
     cpdef _reject(self, list out, ts, order_hash, trader, code, message)
     cpdef tuple fee_rates(self, account, market)
+    @cython.locals(used=set)
     cpdef _place(self, PlaceOrder cmd, ts, list out)
     @cython.locals(rec=OrderRecord, book=Book)
-    cpdef _accept(self, PlaceOrder cmd, Order order, h, rates, used, ts, list out)
+    cpdef _accept(self, PlaceOrder cmd, Order order, h, rates, set used, ts, list out)
     @cython.locals(book=Book)
     cpdef _rest(self, h, Order order, size)
     cpdef _use_nonce(self, Order order)

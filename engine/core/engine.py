@@ -48,13 +48,13 @@ from engine.core.commands import (
 )
 from engine.core.errors import InvalidCommand, InvalidMarket, InvariantViolation
 from engine.core.events import (
-    CancelRejected,
     CommandRejected,
-    OrderAccepted,
-    OrderCancelled,
     OrderReduced,
     OrderRejected,
-    TradeExecuted,
+    cancel_rejected,
+    order_accepted,
+    order_cancelled,
+    trade_executed,
 )
 from engine.core.markets import MarketSpec
 from engine.core.orders import Order
@@ -198,7 +198,7 @@ class EngineCore:
             bad = check_shape(order, spec, ts)
             if bad is not None:
                 return self._reject(out, ts, h, trader, bad[0], bad[1])
-        if h in self.orders:
+        if self.orders.has(h):
             return self._reject(out, ts, h, trader, RejectCode.DUPLICATE_ORDER,
                                 f"order_hash: 0x{h.hex()} was already accepted")
         used = self._nonces.get(trader)
@@ -240,16 +240,19 @@ class EngineCore:
                                                                    limit)
         if bad is not None:
             return self._reject(out, ts, h, trader, bad[0], bad[1])
-        rec = OrderRecord(order, cmd.signature, OPEN, 0, ts)
-        self.orders[h] = rec
+        self._seq = seq = self._seq + 1
+        # OrderRecord(order, signature, OPEN, seq, ts) field by field: compiled, __new__
+        # and C field stores skip the call of the type and its __init__ (hot path)
+        rec = OrderRecord.__new__(OrderRecord)
+        rec.order, rec.signature, rec.status, rec.filled = order, cmd.signature, OPEN, 0
+        rec.seq, rec.ts_ms, rec.reason = seq, ts, None
+        self.orders.put(h, rec)
         self._registered.append(h)
         if used is None:
             self._nonces[trader] = {order.nonce}
         else:
             used.add(order.nonce)
-        self._seq = seq = self._seq + 1
-        rec.seq = seq
-        out.append(OrderAccepted(seq, ts, h, trader, market, is_buy, size, limit, 0, flags,
+        out.append(order_accepted(seq, ts, h, trader, market, is_buy, size, limit, 0, flags,
                                  False))
         if flags & FLAG_REDUCE_ONLY:
             size = risk.reduce_only_size(self.ledger, trader, market, is_buy, size)
@@ -427,7 +430,7 @@ class EngineCore:
             rec.status = FILLED if rec.filled else CANCELLED
             rec.reason = "unfilled"
             self._seq += 1
-            out.append(OrderCancelled(self._seq, ts, h, trader, market, left, "unfilled"))
+            out.append(order_cancelled(self._seq, ts, h, trader, market, left, "unfilled"))
         return filled
 
     def _settle_matches(self, market: int, taker_hash: bytes, taker_order: Order,
@@ -491,7 +494,7 @@ class EngineCore:
             filled += size
             makers.append(maker)
             seq += 1
-            out.append(TradeExecuted(seq, ts, market, maker, taker, maker_hash, taker_hash,
+            out.append(trade_executed(seq, ts, market, maker, taker, maker_hash, taker_hash,
                                      is_buy, size, price, maker_fee, taker_fee, liquidation))
             row = (seq, ts, market, maker, taker, maker_hash, taker_hash, is_buy, size, price,
                    maker_fee, taker_fee, liquidation)  # the event's fields, for FillHistory
@@ -531,7 +534,7 @@ class EngineCore:
         if order.expiry:
             self.expiries.discard(h)
         self._seq += 1
-        out.append(OrderCancelled(self._seq, ts, h, order.trader, order.market, remaining, reason))
+        out.append(order_cancelled(self._seq, ts, h, order.trader, order.market, remaining, reason))
 
     def _shrink_reduce_only(self, account: str, market: int, ts: int, out: list) -> None:
         """Resting reduce-only orders of the account may total at most |position| on the
@@ -572,12 +575,12 @@ class EngineCore:
         rec = self.orders.get(h)
         if rec is None or rec.status not in (OPEN, PENDING):
             self._seq += 1
-            out.append(CancelRejected(self._seq, ts, cmd.account, h, int(RejectCode.UNKNOWN_ORDER),
+            out.append(cancel_rejected(self._seq, ts, cmd.account, h, int(RejectCode.UNKNOWN_ORDER),
                                       f"order_hash: 0x{h.hex()} is not an open or pending order"))
             return
         if rec.order.trader != cmd.account:
             self._seq += 1
-            out.append(CancelRejected(self._seq, ts, cmd.account, h,
+            out.append(cancel_rejected(self._seq, ts, cmd.account, h,
                                       int(RejectCode.NOT_ORDER_OWNER),
                                       f"account: order 0x{h.hex()} belongs to another account"))
             return
@@ -595,7 +598,7 @@ class EngineCore:
             if order.expiry:
                 self.expiries.discard(h)
             self._seq += 1
-            out.append(OrderCancelled(self._seq, ts, h, order.trader, order.market,
+            out.append(order_cancelled(self._seq, ts, h, order.trader, order.market,
                                       order.size, reason))
             return
         book = self.books[order.market]

@@ -8,3 +8,5 @@ cdef class OrderRegistry:
     @cython.locals(key=bytes)
     cdef dict _shard(self, h)
     cpdef get(self, h, default=*)
+    cpdef bint has(self, h) except -1
+    cpdef put(self, h, rec)

@@ -61,15 +61,23 @@ class OrderRegistry:
             raise KeyError(h)
         return shard[h]
 
-    def __contains__(self, h: object) -> bool:
+    def has(self, h: object) -> bool:
+        """`h in registry`; compiled, a vtable call (the engine's duplicate check)."""
         shard = self._shard(h)
         return shard is not None and h in shard
 
-    def __setitem__(self, h: object, rec: OrderRecord) -> None:
+    def __contains__(self, h: object) -> bool:
+        return self.has(h)
+
+    def put(self, h: object, rec: OrderRecord) -> None:
+        """`registry[h] = rec`; compiled, a vtable call (the engine's order path)."""
         shard = self._shard(h)
         if shard is None:
             raise _bad_key(h)
         shard[h] = rec
+
+    def __setitem__(self, h: object, rec: OrderRecord) -> None:
+        self.put(h, rec)
 
     def __delitem__(self, h: object) -> None:
         shard = self._shard(h)

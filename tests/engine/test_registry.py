@@ -44,6 +44,21 @@ def test_registry__set_get_contains_delete__as_a_dict():
         del registry[h]
 
 
+def test_registry__has_and_put__the_engine_path_of_in_and_setitem():
+    registry = OrderRegistry()
+    h, other = b"\x07" * 32, b"\x08" * 32
+    rec, newer = record(1), record(2)
+    registry.put(h, rec)
+    assert registry.has(h) and not registry.has(other) and registry[h] is rec
+    registry.put(h, newer)  # replaces, as registry[h] = newer does
+    assert registry[h] is newer and len(registry) == 1
+    for key in ("0xab", b"", 7, None):
+        assert not registry.has(key)
+        with pytest.raises(TypeError, match="order hash: expected non-empty bytes"):
+            registry.put(key, rec)
+    assert list(registry) == [h]
+
+
 @pytest.mark.parametrize("key", ["0xab", b"", 7, None])
 def test_registry__key_not_non_empty_bytes__absent_and_refused_as_a_key(key: object):
     registry = OrderRegistry()
