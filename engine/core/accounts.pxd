@@ -2,7 +2,7 @@
 # stay Python ints (WAD values exceed 64 bits); the layout saves the attribute lookups.
 cimport cython
 
-from engine.core.wad cimport mul_wad_down, mul_wad_up
+from engine.core.wad cimport mul_wad_down, mul_wad_up, weighted_mean
 
 from engine.core.value cimport Value
 

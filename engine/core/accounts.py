@@ -42,7 +42,7 @@ from engine.core.codes import RejectCode
 from engine.core.errors import InvariantViolation, PerpxError
 from engine.core.markets import MarketSpec
 from engine.core.value import Value
-from engine.core.wad import WAD, Rounding, mul_div, mul_wad_down, mul_wad_up
+from engine.core.wad import WAD, Rounding, mul_div, mul_wad_down, mul_wad_up, weighted_mean
 
 # The insurance fund's own account: its cash IS the insurance balance, and it
 # holds the positions the fund takes over from liquidated accounts.
@@ -400,7 +400,8 @@ class Ledger:
                                                                 self.markets[market].imf)
             self.holders[market][account] = pos
         elif (old > 0) == (delta > 0):  # increase
-            pos.entry_price = (abs(old) * pos.entry_price + abs(delta) * price) // abs(new)
+            # (|old| x entry + |delta| x price) // |new|, |new| = |old| + |delta|
+            pos.entry_price = weighted_mean(abs(old), pos.entry_price, abs(delta), price)
             if was_isolated:
                 pos.isolated_margin += rules.margin_requirement(delta, price,
                                                                 self.markets[market].imf)

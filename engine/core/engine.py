@@ -75,7 +75,7 @@ from engine.core.transfers import TransfersMixin
 from engine.core.triggers import ExpiryQueue, TriggerBook
 from engine.core.validation import PLAIN_FLAGS, UINT256_MAX, check_fee_cap, check_shape
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
-from engine.core.wad import WAD, mul_wad_down, mul_wad_up, multiple_of
+from engine.core.wad import WAD, mul, mul_wad_down, mul_wad_up, multiple_of
 
 @cython.auto_pickle(False)  # pickled by SnapshotMixin's __getstate__ / __setstate__
 @cython.cclass
@@ -266,21 +266,22 @@ class EngineCore:
         trader, market, is_buy, price = order.trader, order.market, order.is_buy, order.limit_price
         book = self.books[market]
         book.insert(h, trader, is_buy, price, size)
+        notional = mul(size, price)  # exact, WAD base x WAD quote
         by_market = self._exposure.get(trader)
         if by_market is None:
-            self._exposure[trader] = {market: [size, size * price, 0, 0] if is_buy
-                                      else [0, 0, size, size * price]}
+            self._exposure[trader] = {market: [size, notional, 0, 0] if is_buy
+                                      else [0, 0, size, notional]}
         else:
             row = by_market.get(market)
             if row is None:
-                by_market[market] = ([size, size * price, 0, 0] if is_buy
-                                     else [0, 0, size, size * price])
+                by_market[market] = ([size, notional, 0, 0] if is_buy
+                                     else [0, 0, size, notional])
             elif is_buy:
                 row[0] += size
-                row[1] += size * price
+                row[1] += notional
             else:
                 row[2] += size
-                row[3] += size * price
+                row[3] += notional
         if order.expiry:
             self.expiries.add(h, order.expiry, self.orders[h].seq)
             if self.expiries.next_ms < self._next_due:
@@ -386,7 +387,7 @@ class EngineCore:
             row = by_market[market] = [0, 0, 0, 0]
         i = 0 if is_buy else 2
         row[i] += size
-        row[i + 1] += size * price
+        row[i + 1] += mul(size, price)
         if not (row[0] or row[2]):
             del by_market[market]
             if not by_market:
@@ -479,10 +480,10 @@ class EngineCore:
             row = by_market[market]
             if is_buy:
                 row[2] -= size
-                row[3] -= size * price
+                row[3] -= mul(size, price)
             else:
                 row[0] -= size
-                row[1] -= size * price
+                row[1] -= mul(size, price)
             if not (row[0] or row[2]):
                 del by_market[market]
                 if not by_market:

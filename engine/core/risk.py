@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from engine.core import rules
 from engine.core.accounts import INSURANCE, Ledger
 from engine.core.codes import RejectCode
-from engine.core.wad import WAD, Rounding, mul_div, mul_wad_up
+from engine.core.wad import WAD, Rounding, compare_mul, mul_div, mul_wad_up
 
 DAY_MS = 86_400_000
 
@@ -131,9 +131,9 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
             r_mark = marks.get(r_market)
             if r_mark is not None:
                 # ceil(bn / bs) > mark  <=>  bn > mark x bs: divide only when there is a loss
-                if bs and bn > r_mark * bs:
+                if bs and compare_mul(bn, r_mark, bs) > 0:
                     loss += mul_wad_up(bs, -(-bn // bs) - r_mark)
-                if ss and sn < r_mark * ss:
+                if ss and compare_mul(sn, r_mark, ss) < 0:
                     loss += mul_wad_up(ss, r_mark - sn // ss)
             if growth:
                 if r_market == market:
@@ -189,8 +189,8 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
         if exposure:  # _no_resting_loss, inlined: ceil(bn / bs) > mark <=> bn > mark x bs
             for r_market, (bs, bn, ss, sn) in exposure.items():
                 r_mark = marks.get(r_market)
-                if r_mark is not None and ((bs and bn > r_mark * bs)
-                                           or (ss and sn < r_mark * ss)):
+                if r_mark is not None and ((bs and compare_mul(bn, r_mark, bs) > 0)
+                                           or (ss and compare_mul(sn, r_mark, ss) < 0)):
                     bound = None
                     break
     if bound is not None:

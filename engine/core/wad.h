@@ -10,10 +10,16 @@
  * test holds them together on random and boundary values (tests/engine/test_wad_native.py).
  *
  * `perpx_multiple_of` answers x % m == 0 the same way, for the tick and step checks.
+ * Three more serve the order path's other big products (CPython multiplies two-digit
+ * ints through k_mul, checking signals per row: ~500 instructions with the allocation):
+ * `perpx_mul` is x * y exactly, `perpx_compare_mul` the sign of a - b * c without
+ * building b * c, and `perpx_weighted_mean` floor((w1 v1 + w2 v2) / (w1 + w2)), a
+ * position's entry price after an increase.
  *
  * Anything else (a bool or int subclass, an operand of 9 digits or more, a Python
  * other than 3.11 with 30-bit digits) returns None, and the caller computes the
- * value with Python ints. NULL with an exception set only if allocation fails.
+ * value with Python ints (perpx_compare_mul returns 2). NULL with an exception set only
+ * if allocation fails.
  */
 #ifndef PERPX_WAD_H
 #define PERPX_WAD_H
@@ -33,7 +39,8 @@
 
 #if PERPX_WAD_FAST
 
-/* |o| into limbs[0..3] (little end first); -1 if `o` is not an exact int of at most
+/* |o| into limbs[0..3] (little end first); returns how many limbs its digits can
+ * reach (0 to 4: the ones above are zero), or -1 if `o` is not an exact int of at most
  * PERPX_MAX_DIGITS digits. *neg is set for a negative value. */
 static inline int perpx_load(PyObject *o, uint64_t limbs[4], int *neg) {
     if (!PyLong_CheckExact(o)) return -1;
@@ -48,7 +55,7 @@ static inline int perpx_load(PyObject *o, uint64_t limbs[4], int *neg) {
         limbs[w] |= (uint64_t)d[i] << s;
         if (s > 34u) limbs[w + 1] |= (uint64_t)d[i] >> (64u - s); /* w + 1 <= 3 */
     }
-    return 0;
+    return (int)((30 * n + 63) / 64);
 }
 
 /* (hi:lo) / d with hi < d: the quotient; *rem gets the remainder. */
@@ -66,7 +73,7 @@ static inline uint64_t perpx_div128(uint64_t hi, uint64_t lo, uint64_t d, uint64
 }
 
 /* A Python int of sign `neg` and magnitude q[0..n-1] (64-bit limbs, little end first). */
-static PyObject *perpx_build(const uint64_t *q, int n, int neg) {
+static inline PyObject *perpx_build(const uint64_t *q, int n, int neg) {
     while (n > 0 && q[n - 1] == 0) n--;
     if (n == 0) return PyLong_FromLong(0);
     if (n == 1 && q[0] <= (uint64_t)INT64_MAX) {
@@ -87,33 +94,95 @@ static PyObject *perpx_build(const uint64_t *q, int n, int neg) {
     return (PyObject *)out;
 }
 
-/* a x b / 10**18 (b NULL: a / 10**18), rounded up if `up` else down (toward -inf/+inf);
- * None if an operand is out of the fast path's range. */
-static PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
-    uint64_t x[4], y[4], p[8] = {0}, q[8];
-    int xneg, yneg = 0;
-    if (perpx_load(a, x, &xneg) < 0) Py_RETURN_NONE;
-    if (b == NULL) {
-        p[0] = x[0]; p[1] = x[1]; p[2] = x[2]; p[3] = x[3];
-    } else {
-        if (perpx_load(b, y, &yneg) < 0) Py_RETURN_NONE;
-        for (int i = 0; i < 4; i++) {
-            if (x[i] == 0) continue;
-            uint64_t carry = 0;
-            for (int j = 0; j < 4; j++) {
-                unsigned __int128 t = (unsigned __int128)x[i] * y[j] + p[i + j] + carry;
-                p[i + j] = (uint64_t)t;
-                carry = (uint64_t)(t >> 64);
-            }
-            p[i + 4] = carry;
+/* p[0..7] = x[0..nx-1] x y[0..ny-1], exactly (p zeroed by the caller; nx, ny <= 4 as
+ * perpx_load returns them). */
+static inline void perpx_product(const uint64_t x[4], int nx, const uint64_t y[4], int ny,
+                                 uint64_t p[8]) {
+    for (int i = 0; i < nx; i++) {
+        if (x[i] == 0) continue;
+        uint64_t carry = 0;
+        for (int j = 0; j < ny; j++) {
+            unsigned __int128 t = (unsigned __int128)x[i] * y[j] + p[i + j] + carry;
+            p[i + j] = (uint64_t)t;
+            carry = (uint64_t)(t >> 64);
         }
+        p[i + ny] = carry;
     }
-    int neg = xneg != yneg;
-    uint64_t rem = 0;
+}
+
+/* q[0..7] = p[0..7] / d (d > 0), *rem the remainder; returns the count of limbs of p
+ * up to its highest non-zero one (0 if p is zero). */
+static inline int perpx_divide(const uint64_t p[8], uint64_t d, uint64_t q[8], uint64_t *rem) {
     int top = 8;
     while (top > 0 && p[top - 1] == 0) top--;
     for (int i = 7; i >= top; i--) q[i] = 0;
-    for (int i = top - 1; i >= 0; i--) q[i] = perpx_div128(rem, p[i], PERPX_WAD, &rem);
+    *rem = 0;
+    for (int i = top - 1; i >= 0; i--) q[i] = perpx_div128(*rem, p[i], d, rem);
+    return top;
+}
+
+/* x * y exactly; None if an operand is out of the fast path's range. */
+static inline PyObject *perpx_mul(PyObject *a, PyObject *b) {
+    uint64_t x[4], y[4], p[8] = {0};
+    int xneg, yneg, nx = perpx_load(a, x, &xneg), ny = nx < 0 ? -1 : perpx_load(b, y, &yneg);
+    if (ny < 0) Py_RETURN_NONE;
+    perpx_product(x, nx, y, ny, p);
+    return perpx_build(p, 8, xneg != yneg);
+}
+
+/* The sign of a - b x c (-1, 0 or 1) for a, b, c >= 0; 2 if one is negative or out of
+ * the fast path's range. Nothing is allocated. */
+static inline int perpx_compare_mul(PyObject *a, PyObject *b, PyObject *c) {
+    uint64_t x[4], y[4], z[4], p[8] = {0};
+    int aneg, bneg, cneg, ny, nz;
+    if (perpx_load(a, x, &aneg) < 0 || (ny = perpx_load(b, y, &bneg)) < 0
+        || (nz = perpx_load(c, z, &cneg)) < 0 || aneg || bneg || cneg) return 2;
+    perpx_product(y, ny, z, nz, p);
+    for (int i = 7; i >= 4; i--) if (p[i]) return -1; /* a < 2**256 <= b x c */
+    for (int i = 3; i >= 0; i--) {
+        if (x[i] != p[i]) return x[i] > p[i] ? 1 : -1;
+    }
+    return 0;
+}
+
+/* floor((w1 v1 + w2 v2) / (w1 + w2)) for w1, w2 > 0 and v1, v2 >= 0 whose weight sum
+ * w1 + w2 is below 2**64; None otherwise. */
+static inline PyObject *perpx_weighted_mean(PyObject *w1, PyObject *v1, PyObject *w2,
+                                            PyObject *v2) {
+    uint64_t a[4], b[4], c[4], d[4], p[8] = {0}, r[8] = {0}, q[8], rem;
+    int n1, n2, n3, n4, nb, nd;
+    if (perpx_load(w1, a, &n1) < 0 || (nb = perpx_load(v1, b, &n2)) < 0
+        || perpx_load(w2, c, &n3) < 0 || (nd = perpx_load(v2, d, &n4)) < 0
+        || n1 || n2 || n3 || n4 || a[1] | a[2] | a[3] | c[1] | c[2] | c[3]) Py_RETURN_NONE;
+    uint64_t sum = a[0] + c[0];
+    if (sum < a[0] || sum == 0) Py_RETURN_NONE; /* 2**64 or more, or both zero */
+    perpx_product(a, 1, b, nb, p);
+    perpx_product(c, 1, d, nd, r);
+    unsigned char carry = 0;
+    for (int i = 0; i < 8; i++) { /* p += r: both below 2**320, no carry out of p[7] */
+        unsigned __int128 t = (unsigned __int128)p[i] + r[i] + carry;
+        p[i] = (uint64_t)t;
+        carry = (unsigned char)(t >> 64);
+    }
+    perpx_divide(p, sum, q, &rem);
+    return perpx_build(q, 8, 0);
+}
+
+/* a x b / 10**18 (b NULL: a / 10**18), rounded up if `up` else down (toward -inf/+inf);
+ * None if an operand is out of the fast path's range. */
+static inline PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
+    uint64_t x[4], y[4], p[8] = {0}, q[8];
+    int xneg, yneg = 0, nx = perpx_load(a, x, &xneg), ny;
+    if (nx < 0) Py_RETURN_NONE;
+    if (b == NULL) {
+        p[0] = x[0]; p[1] = x[1]; p[2] = x[2]; p[3] = x[3];
+    } else {
+        if ((ny = perpx_load(b, y, &yneg)) < 0) Py_RETURN_NONE;
+        perpx_product(x, nx, y, ny, p);
+    }
+    int neg = xneg != yneg;
+    uint64_t rem = 0;
+    int top = perpx_divide(p, PERPX_WAD, q, &rem);
     /* the quotient of the magnitude truncates toward zero: floor of a negative and
      * ceil of a positive value move one further away from zero when inexact */
     if (rem != 0 && (neg ? !up : up)) {
@@ -125,7 +194,7 @@ static PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
 }
 
 /* True if x % m == 0, False if not (m a positive int below 2**64); None otherwise. */
-static PyObject *perpx_multiple_of(PyObject *x, PyObject *m) {
+static inline PyObject *perpx_multiple_of(PyObject *x, PyObject *m) {
     uint64_t limbs[4], mod[4];
     int neg, mneg;
     if (perpx_load(x, limbs, &neg) < 0 || perpx_load(m, mod, &mneg) < 0 || mneg
@@ -137,6 +206,22 @@ static PyObject *perpx_multiple_of(PyObject *x, PyObject *m) {
 }
 
 #else /* no fast path on this Python: the caller uses Python ints */
+
+static inline PyObject *perpx_mul(PyObject *a, PyObject *b) {
+    (void)a; (void)b;
+    Py_RETURN_NONE;
+}
+
+static inline int perpx_compare_mul(PyObject *a, PyObject *b, PyObject *c) {
+    (void)a; (void)b; (void)c;
+    return 2;
+}
+
+static inline PyObject *perpx_weighted_mean(PyObject *w1, PyObject *v1, PyObject *w2,
+                                            PyObject *v2) {
+    (void)w1; (void)v1; (void)w2; (void)v2;
+    Py_RETURN_NONE;
+}
 
 static inline PyObject *perpx_multiple_of(PyObject *x, PyObject *m) {
     (void)x; (void)m;

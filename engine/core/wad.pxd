@@ -4,9 +4,15 @@ cdef extern from "wad.h":
     object perpx_mul_wad(object x, object y, int up)
     object perpx_div_wad(object x, int up)
     object perpx_multiple_of(object x, object m)
+    object perpx_mul(object x, object y)
+    int perpx_compare_mul(object a, object b, object c)
+    object perpx_weighted_mean(object w1, object v1, object w2, object v2)
 
 cpdef object mul_wad_down(object x, object y)
 cpdef object mul_wad_up(object x, object y)
 cpdef object div_wad_down(object x)
 cpdef object div_wad_up(object x)
 cpdef object multiple_of(object x, object m)
+cpdef object mul(object x, object y)
+cpdef int compare_mul(object a, object b, object c) except? -2
+cpdef object weighted_mean(object w1, object v1, object w2, object v2)

@@ -94,6 +94,36 @@ def multiple_of(x: int, m: int) -> bool:
     return x % m == 0
 
 
+def mul(x: int, y: int) -> int:
+    """x * y exactly: the engine's resting-order notionals (size x price, WAD x WAD)."""
+    if cython.compiled:
+        r = perpx_mul(x, y)  # noqa: F821
+        if r is not None:
+            return r
+    return x * y
+
+
+def compare_mul(a: int, b: int, c: int) -> int:
+    """The sign of a - b * c: -1, 0 or 1 (compiled, without building b * c when all
+    three are >= 0)."""
+    if cython.compiled:
+        s = perpx_compare_mul(a, b, c)  # noqa: F821
+        if s != 2:
+            return s
+    p = b * c
+    return (a > p) - (a < p)
+
+
+def weighted_mean(w1: int, v1: int, w2: int, v2: int) -> int:
+    """floor((w1 * v1 + w2 * v2) / (w1 + w2)) for weights w1 + w2 > 0: the entry price
+    of a position of |size| w1 at v1 grown by w2 at v2."""
+    if cython.compiled:
+        r = perpx_weighted_mean(w1, v1, w2, v2)  # noqa: F821
+        if r is not None:
+            return r
+    return (w1 * v1 + w2 * v2) // (w1 + w2)
+
+
 def to_wad(amount: int, decimals: int) -> int:
     """Token units (e.g. 6-decimal USDC) to WAD: exact."""
     return amount * 10 ** (18 - decimals)

@@ -1,7 +1,8 @@
 """The WAD product/quotient helpers (engine/core/wad.py) give Python's int arithmetic.
 
-Compiled (make native), `mul_wad_down/up` and `div_wad_down/up` take wad.h's C path
-for operands below 2**240 and fall back to Python ints above; interpreted, they are
+Compiled (make native), `mul_wad_down/up`, `div_wad_down/up`, `mul`, `compare_mul` and
+`weighted_mean` take wad.h's C path for operands below 2**240 (weighted_mean: weights
+summing below 2**64) and fall back to Python ints above; interpreted, they are
 the Python expressions themselves. The expected values here are written with Python
 ints (floor `//`, ceil as -((-n) // d)), never with the helpers, so both modes are
 held to the same arithmetic, across the C path's limb and digit boundaries.
@@ -14,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.core import NATIVE, nativeinfo, wad
-from engine.core.wad import (WAD, div_wad_down, div_wad_up, mul_wad_down, mul_wad_up,
-                             multiple_of)
+from engine.core.wad import (WAD, compare_mul, div_wad_down, div_wad_up, mul, mul_wad_down,
+                             mul_wad_up, multiple_of, weighted_mean)
 
 
 def _floor(n: int) -> int:
@@ -109,3 +110,47 @@ def test_multiple_of__edge_values__equal_python_remainder(m):
 @given(ints, st.one_of(st.sampled_from(MODULI), st.integers(1, 2**70)))
 def test_multiple_of__random_values__equal_python_remainder(x, m):
     assert multiple_of(x, m) is (x % m == 0)
+
+
+def _sign(n: int) -> int:
+    return (n > 0) - (n < 0)
+
+
+@pytest.mark.parametrize("x", SIGNED)
+def test_mul_and_compare_mul__edge_values__equal_python_ints(x):
+    for y in SIGNED:
+        assert mul(x, y) == x * y, (x, y)
+        for a in (x * y - 1, x * y, x * y + 1, 0, EDGES[-1]):
+            assert compare_mul(a, x, y) == _sign(a - x * y), (a, x, y)
+
+
+@given(ints, ints, ints)
+def test_mul_and_compare_mul__random_values__equal_python_ints(a, b, c):
+    product = mul(b, c)
+    assert product == b * c and type(product) is int
+    assert compare_mul(a, b, c) == _sign(a - b * c)
+    assert compare_mul(b * c, b, c) == 0
+
+
+WEIGHTS = sorted({1, 2, 10**15, WAD, 2**63, 2**64 - 2, 2**64 - 1, 2**64, 2**64 + 1, 2**100})
+
+
+@pytest.mark.parametrize("w1", WEIGHTS)
+def test_weighted_mean__edge_weights__equal_python_floor(w1):
+    for w2 in WEIGHTS:
+        for v1, v2 in ((0, 0), (1, 0), (2_000 * WAD, 2_000 * WAD + 1), (2**239, 2**240 - 1),
+                       (2**241, 1), (3, 2**250)):
+            assert weighted_mean(w1, v1, w2, v2) == (w1 * v1 + w2 * v2) // (w1 + w2), (w1, w2)
+
+
+@given(st.integers(0, 2**70), st.integers(0, 2**245), st.integers(1, 2**70),
+       st.integers(0, 2**245))
+def test_weighted_mean__random_values__equal_python_floor(w1, v1, w2, v2):
+    assert weighted_mean(w1, v1, w2, v2) == (w1 * v1 + w2 * v2) // (w1 + w2)
+
+
+def test_weighted_mean__worked_entry_price():
+    # 2 base long at 2,000, bought 1 more at 2,003: entry (4,000 + 2,003) / 3 = 2,001
+    assert weighted_mean(2 * WAD, 2_000 * WAD, WAD, 2_003 * WAD) == 2_001 * WAD
+    # a remainder rounds down: (1 x 1 + 2 x 2) / 3 = 1.666.. wei -> 1 wei
+    assert weighted_mean(1, 1, 2, 2) == 1
