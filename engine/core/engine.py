@@ -495,19 +495,18 @@ class EngineCore:
             filled += size
             makers.append(maker)
             seq += 1
-            out.append(trade_executed(seq, ts, market, maker, taker, maker_hash, taker_hash,
-                                     is_buy, size, price, maker_fee, taker_fee, liquidation))
-            row = (seq, ts, market, maker, taker, maker_hash, taker_hash, is_buy, size, price,
-                   maker_fee, taker_fee, liquidation)  # the event's fields, for FillHistory
-            history = fills.get(maker)
+            trade = trade_executed(seq, ts, market, maker, taker, maker_hash, taker_hash,
+                                   is_buy, size, price, maker_fee, taker_fee, liquidation)
+            out.append(trade)
+            history = fills.get(maker)  # both histories keep the event itself
             if history is None:
                 history = fills[maker] = FillHistory()
-            history.append(row)
+            history.append(trade)
             if taker_history is None:
                 taker_history = fills.get(taker)
                 if taker_history is None:
                     taker_history = fills[taker] = FillHistory()
-            taker_history.append(row)
+            taker_history.append(trade)
         self._seq = seq
         reduce_only = self._reduce_only
         if reduce_only:

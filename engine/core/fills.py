@@ -1,15 +1,15 @@
 """An account's recent fills, kept for queries (the journal keeps every fill).
 
-Each fill is stored as the plain tuple of the `TradeExecuted` event's fields: a
-tuple holding only ints, strs, bytes and bools is untracked by the cyclic garbage
-collector after its first young collection, so up to a million kept fills are not
-walked by every full collection, as a million event objects would be."""
+Each fill is kept as the `TradeExecuted` event the engine emitted, one object shared
+by the maker's and the taker's histories. Compiled, events are extension types the
+cyclic garbage collector does not track (`@cython.no_gc`, engine/core/events.py), so
+up to a million kept fills are not walked by its collections. Snapshots from before
+this kept the events' fields as tuples; those load as events."""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import fields as dataclass_fields
+from collections.abc import Iterable
 from itertools import islice
 
 from engine.core.events import TradeExecuted
@@ -18,30 +18,24 @@ FILL_HISTORY = 1000  # fills kept per account for queries (the journal keeps the
 
 
 class FillHistory(deque):
-    """An account's latest FILL_HISTORY fills as event-field tuples, oldest first;
-    iterating yields `TradeExecuted` events."""
+    """An account's latest FILL_HISTORY fills as `TradeExecuted` events, oldest first."""
 
     __slots__ = ()
 
-    def __init__(self, rows: Iterable[tuple] = ()) -> None:
-        super().__init__(rows, maxlen=FILL_HISTORY)
-
-    def __iter__(self) -> Iterator[TradeExecuted]:
-        for row in deque.__iter__(self):
-            yield TradeExecuted(*row)
+    def __init__(self, fills: Iterable[TradeExecuted | tuple] = ()) -> None:
+        super().__init__((f if type(f) is TradeExecuted else TradeExecuted(*f) for f in fills),
+                         maxlen=FILL_HISTORY)
 
     def __reduce__(self) -> tuple:
-        return FillHistory, (list(deque.__iter__(self)),)
+        return FillHistory, (list(self),)
 
     def latest(self, limit: int) -> list[TradeExecuted]:
-        """The newest `limit` fills as events, oldest first (builds only those)."""
+        """The newest `limit` fills, oldest first."""
         skip = max(0, len(self) - max(0, limit))
-        return [TradeExecuted(*row) for row in islice(deque.__iter__(self), skip, None)]
+        return list(islice(self, skip, None))
 
     @classmethod
     def of(cls, events: Iterable[TradeExecuted]) -> FillHistory:
-        """A history holding `events` (e.g. from a snapshot that kept the events)."""
-        return cls(tuple(getattr(e, f) for f in TRADE_FIELDS) for e in events)
+        """A history holding `events` (e.g. from a snapshot that kept them in a deque)."""
+        return cls(events)
 
-
-TRADE_FIELDS = tuple(f.name for f in dataclass_fields(TradeExecuted))

@@ -5,6 +5,7 @@ ETH market: tick 0.01, step 0.001, maker 0.02%, taker 0.05%, IMF 5%, MMF 3%.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections import deque
 
@@ -277,6 +278,30 @@ def test_fills_of__trades_then_snapshot_restore__same_trade_events_as_emitted():
     restored = Engine.from_snapshot(engine.snapshot())
     assert restored.fills_of(TAKER) == trades
     assert restored.state_hash() == engine.state_hash()
+
+
+def test_fill_history__keeps_the_emitted_events__shared_by_maker_and_taker():
+    engine = funded(MAKER, TAKER)
+    place(engine, order(MAKER, False, WAD, 2_001 * WAD))
+    trade, = of(place(engine, order(TAKER, True, WAD, 2_001 * WAD, flags=FLAG_IOC)),
+                TradeExecuted)
+    assert engine.fills[TAKER][0] is trade and engine.fills[MAKER][0] is trade
+
+
+def test_fill_history__rows_of_event_fields__read_as_the_events():
+    # snapshots taken while FillHistory kept each fill as the tuple of its event's fields
+    engine = funded(MAKER, TAKER)
+    place(engine, order(MAKER, False, WAD, 2_001 * WAD))
+    place(engine, order(MAKER, False, WAD, 2_002 * WAD))
+    trades = of(place(engine, order(TAKER, True, 2 * WAD, 2_002 * WAD, flags=FLAG_IOC)),
+                TradeExecuted)
+    rows = [tuple(getattr(t, f.name) for f in dataclasses.fields(TradeExecuted)) for t in trades]
+    history = FillHistory(rows)
+    assert list(history) == trades and history.latest(1) == trades[1:]
+    assert all(type(t) is TradeExecuted for t in history)
+    engine.fills = {a: FillHistory(rows) for a in (MAKER, TAKER)}
+    restored = Engine.from_snapshot(engine.snapshot())
+    assert restored.fills_of(TAKER) == trades == restored.fills_of(MAKER, limit=5)
 
 
 def test_from_snapshot__fill_history_of_events__converted_and_read_the_same():
