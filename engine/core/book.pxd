@@ -46,3 +46,4 @@ cdef class Book:
     cpdef tuple _take(self, trader, is_buy, limit, left, best)
     @cython.locals(prev=Resting, nxt=Resting, level=list)
     cpdef _unlink(self, Resting order)
+    cpdef _check_new_level(self, is_buy, price)
