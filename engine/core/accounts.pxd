@@ -24,9 +24,8 @@ cdef class Ledger:
     @cython.locals(b_acct=Account, s_acct=Account, b_pos=Position, s_pos=Position,
                    insurance=Account)
     cpdef tuple fill(self, market, buyer, seller, size, price, buyer_fee, seller_fee,
-                     buyer_isolated, seller_isolated)
-    cpdef tuple _trade(self, account, Account acct, Position pos, market, delta, price,
-                       isolated, grow)
+                     buyer_isolated, seller_isolated, bint report=*)
+    cpdef _trade(self, account, Position pos, market, delta, price, isolated, grow)
     cpdef _reduce(self, Position pos, market, old, new, delta, price, isolated)
     @cython.locals(pos=Position)
     cpdef _settle_funding(self, account, Account acct, market)

@@ -335,12 +335,13 @@ class Ledger:
                                                            buyer_isolated, seller_isolated))
 
     def fill(self, market: int, buyer: str, seller: str, size: int, price: int,
-             buyer_fee: int, seller_fee: int, buyer_isolated: bool, seller_isolated: bool
-             ) -> tuple[int, int, int, int, int, int, int]:
+             buyer_fee: int, seller_fee: int, buyer_isolated: bool, seller_isolated: bool,
+             report: bool = True) -> tuple[int, int, int, int, int, int, int] | None:
         """`apply_fill` without its argument checks, for a caller that guarantees them
         (the engine's matcher: known market, size and price > 0, buyer != seller).
         Returns (buyer realized, seller realized, buyer funding, seller funding, dust,
-        buyer size after, seller size after), all WAD."""
+        buyer size after, seller size after), all WAD; None if not `report` (the
+        engine's matcher, which reads none of them: no tuple built per fill)."""
         accounts = self.accounts
         b_acct = accounts.get(buyer)
         if b_acct is None:
@@ -349,13 +350,22 @@ class Ledger:
         if s_acct is None:
             s_acct = accounts[seller] = Account(cash=0)
         index = self.funding_index[market]
+        # funding is settled only when the index moved since the position last settled;
+        # a position never held is opened flat at the current index
         b_pos = b_acct.positions.get(market)
+        if b_pos is None:
+            b_pos = b_acct.positions[market] = Position(0, index, 0, 0, 0)
+            b_funding = 0
+        else:
+            b_funding = 0 if b_pos.last_index == index else \
+                self._settle_funding(buyer, b_acct, market)
         s_pos = s_acct.positions.get(market)
-        # funding is settled only when the index moved since the position last settled
-        b_funding = 0 if b_pos is None or b_pos.last_index == index else \
-            self._settle_funding(buyer, b_acct, market)
-        s_funding = 0 if s_pos is None or s_pos.last_index == index else \
-            self._settle_funding(seller, s_acct, market)
+        if s_pos is None:
+            s_pos = s_acct.positions[market] = Position(0, index, 0, 0, 0)
+            s_funding = 0
+        else:
+            s_funding = 0 if s_pos.last_index == index else \
+                self._settle_funding(seller, s_acct, market)
         receives = mul_wad_down(size, price)  # rules.trade_cash: the seller's leg rounds down
         pays = mul_wad_up(size, price)  # the buyer's leg rounds up
         dust = pays - receives
@@ -363,14 +373,13 @@ class Ledger:
         s_acct.cash += receives - seller_fee
         self.fee_pool += buyer_fee + seller_fee
         insurance = accounts[INSURANCE]
-        insurance.cash += dust
+        if dust:  # none when size x price is a whole WAD multiple (whole ticks x steps)
+            insurance.cash += dust
         # what each side's cached pre-trade bound grows by: size_margin (|delta| is `size`
         # on both sides), only if a bound is cached
         grow = self.size_margin(market, size) if self.risk_cache else 0
-        b_real, b_after = self._trade(buyer, b_acct, b_pos, market, size, price,
-                                      buyer_isolated, grow)
-        s_real, s_after = self._trade(seller, s_acct, s_pos, market, -size, price,
-                                      seller_isolated, grow)
+        b_real = self._trade(buyer, b_pos, market, size, price, buyer_isolated, grow)
+        s_real = self._trade(seller, s_pos, market, -size, price, seller_isolated, grow)
         dirty = self.dirty
         dirty.add(buyer)
         dirty.add(seller)
@@ -379,15 +388,16 @@ class Ledger:
         if pool[market] and self.open_interest[market] == 0:
             insurance.cash += pool[market]
             pool[market] = 0
-        return b_real, s_real, b_funding, s_funding, dust, b_after, s_after
+        if not report:
+            return None
+        return b_real, s_real, b_funding, s_funding, dust, b_pos.size, s_pos.size
 
-    def _trade(self, account: str, acct: Account, pos: Position | None, market: int, delta: int,
-               price: int, isolated: bool, grow: int) -> tuple[int, int]:
+    def _trade(self, account: str, pos: Position, market: int, delta: int, price: int,
+               isolated: bool, grow: int) -> int:
         """Apply a signed size change (WAD base) at price (WAD) to the account's position
-        `pos` in the market (None: never held); returns (realized PnL, size after). `grow`
-        (WAD quote) is what the account's cached pre-trade bound rises by."""
-        if pos is None:
-            pos = acct.positions[market] = Position(0, self.funding_index[market], 0, 0, 0)
+        `pos` in the market (size 0 if flat or never held); returns the realized PnL
+        (WAD quote). `grow` (WAD quote) is what the account's cached pre-trade bound rises
+        by."""
         was_isolated = pos.isolated
         old = pos.size
         new = old + delta
@@ -422,7 +432,7 @@ class Ledger:
             self.open_interest[market] += (new if new > 0 else 0) - old
         elif new > 0:
             self.open_interest[market] += new
-        return realized, new
+        return realized
 
     def _reduce(self, pos: Position, market: int, old: int, new: int, delta: int, price: int,
                 isolated: bool) -> int:

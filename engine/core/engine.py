@@ -77,6 +77,11 @@ from engine.core.validation import PLAIN_FLAGS, UINT256_MAX, check_fee_cap, chec
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
 from engine.core.wad import WAD, mul, mul_wad_down, mul_wad_up, multiple_of
 
+# the cancel path's rejection codes as plain ints: an attribute of the RejectCode enum
+# class goes through its metaclass on every read (~900 instructions compiled)
+UNKNOWN_ORDER = int(RejectCode.UNKNOWN_ORDER)
+NOT_ORDER_OWNER = int(RejectCode.NOT_ORDER_OWNER)
+
 @cython.auto_pickle(False)  # pickled by SnapshotMixin's __getstate__ / __setstate__
 @cython.cclass
 class EngineCore:
@@ -107,7 +112,8 @@ class EngineCore:
         self._clock = 0
         self._next_due = 0  # the first command runs _advance, which schedules the rest
         self._liq_nonce = 0
-        self._rates: dict[tuple[str, int], tuple[int, int]] = {}
+        # market -> account -> (maker, taker) fee rates at its stake (fee_rates' memo)
+        self._rates: dict[int, dict[str, tuple[int, int]]] = {m: {} for m in self.specs}
         # account -> market -> [buy size, buy size x price, sell size, sell size x price]
         self._exposure: dict[str, dict[int, list[int]]] = {}
         # (account, market) -> resting reduce-only order hashes, oldest first
@@ -173,15 +179,15 @@ class EngineCore:
 
     def fee_rates(self, account: str, market: int) -> tuple[int, int]:
         """(maker, taker) fee rates (WAD fractions) of `account` in `market` at its stake."""
-        key = (account, market)
-        rates = self._rates.get(key)
+        by_account = self._rates[market]
+        rates = by_account.get(account)
         if rates is None:
             spec = self.specs[market]
             acct = self.ledger.accounts.get(account)
             stake = acct.stake if acct is not None else 0
             rates = (fees.fee_rate(spec.maker_fee_rate, stake),
                      fees.fee_rate(spec.taker_fee_rate, stake))
-            self._rates[key] = rates
+            by_account[account] = rates
         return rates
 
     def _place(self, cmd: PlaceOrder, ts: int, out: list) -> None:
@@ -206,7 +212,7 @@ class EngineCore:
             return self._reject(out, ts, h, trader, RejectCode.NONCE_REUSED,
                                 f"nonce: {order.nonce} was already used by an accepted order of "
                                 f"{trader}; sign the order with a fresh nonce")
-        rates = self._rates.get((trader, market))
+        rates = self._rates[market].get(trader)  # spec is not None: market is listed
         if rates is None:
             rates = self.fee_rates(trader, market)
         if order.trigger_price:
@@ -441,7 +447,7 @@ class EngineCore:
         Fees: each side's stake-tier rate, never above the rate its order signed
         (max_fee_rate), so the contract's fee check always holds. A liquidation
         taker pays the liquidation fee (capped at its equity) to insurance instead."""
-        ledger, orders, rates = self.ledger, self.orders, self._rates
+        ledger, orders, rates = self.ledger, self.orders, self._rates[market]
         exposure, fills, expiries = self._exposure, self.fills, self.expiries
         taker = taker_order.trader
         is_buy = taker_order.is_buy
@@ -457,7 +463,7 @@ class EngineCore:
             maker_rec = orders[maker_hash]
             maker_order = maker_rec.order
             notional = mul_wad_down(size, price)
-            maker_rates = rates.get((maker, market))
+            maker_rates = rates.get(maker)
             if maker_rates is None:
                 maker_rates = self.fee_rates(maker, market)
             rate = maker_rates[0]
@@ -468,10 +474,10 @@ class EngineCore:
             maker_isolated = (maker_order.flags & FLAG_ISOLATED) != 0
             if is_buy:
                 ledger.fill(market, taker, maker, size, price, taker_fee, maker_fee,
-                            taker_isolated, maker_isolated)
+                            taker_isolated, maker_isolated, False)
             else:
                 ledger.fill(market, maker, taker, size, price, maker_fee, taker_fee,
-                            maker_isolated, taker_isolated)
+                            maker_isolated, taker_isolated, False)
             if liquidation:
                 taker_fee = self._charge_liquidation_fee(taker, market, size, price)
             maker_rec.filled += size
@@ -575,13 +581,12 @@ class EngineCore:
         rec = self.orders.get(h)
         if rec is None or rec.status not in (OPEN, PENDING):
             self._seq += 1
-            out.append(cancel_rejected(self._seq, ts, cmd.account, h, int(RejectCode.UNKNOWN_ORDER),
+            out.append(cancel_rejected(self._seq, ts, cmd.account, h, UNKNOWN_ORDER,
                                       f"order_hash: 0x{h.hex()} is not an open or pending order"))
             return
         if rec.order.trader != cmd.account:
             self._seq += 1
-            out.append(cancel_rejected(self._seq, ts, cmd.account, h,
-                                      int(RejectCode.NOT_ORDER_OWNER),
+            out.append(cancel_rejected(self._seq, ts, cmd.account, h, NOT_ORDER_OWNER,
                                       f"account: order 0x{h.hex()} belongs to another account"))
             return
         self._cancel_one(h, rec, "user", ts, out)

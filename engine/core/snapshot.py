@@ -85,6 +85,10 @@ class SnapshotMixin:
         for account, history in self.fills.items():
             if type(history) is not FillHistory:  # a snapshot that kept the events
                 self.fills[account] = FillHistory.of(history)
+        if set(self._rates) != set(self.specs):
+            # a snapshot from before the rates memo was keyed by market ((account,
+            # market) keys): drop it, it is only fee_rates' memo, refilled on use
+            self._rates = {m: {} for m in self.specs}
         self._dispatch = self._make_dispatch()
 
     def snapshot(self) -> bytes:

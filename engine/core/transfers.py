@@ -63,8 +63,8 @@ class TransfersMixin:
                                        f"stake: must be >= 0 (WAD JEX), got {cmd.stake}"))
             return
         self.ledger.set_stake(cmd.account, cmd.stake)
-        for market in self.specs:
-            self._rates.pop((cmd.account, market), None)
+        for by_account in self._rates.values():
+            by_account.pop(cmd.account, None)
         self._seq += 1
         out.append(StakeUpdated(self._seq, ts, cmd.account, cmd.stake,
                                 fees.stake_discount(cmd.stake)))

@@ -121,10 +121,57 @@ static inline int perpx_divide(const uint64_t p[8], uint64_t d, uint64_t q[8], u
     return top;
 }
 
+/* The common case, straight-line: operands of at most 4 digits (|x| < 2**120), as the
+ * order path's sizes, prices and notionals are. The loops above over four and eight
+ * limbs, with their zeroing, cost ~400 instructions a product and quotient; this
+ * path about half of that. */
+#define PERPX_SHORT_DIGITS 4
+
+/* |o| as hi:lo (hi < 2**56) if `o` is an exact int of at most 4 digits; else -1. */
+static inline int perpx_load2(PyObject *o, uint64_t *lo, uint64_t *hi, int *neg) {
+    if (!PyLong_CheckExact(o)) return -1;
+    Py_ssize_t n = Py_SIZE(o);
+    *neg = n < 0;
+    if (n < 0) n = -n;
+    if (n > PERPX_SHORT_DIGITS) return -1;
+    const digit *d = ((PyLongObject *)o)->ob_digit;
+    unsigned __int128 v = 0;
+    switch (n) { /* falls through: the top digit first */
+    case 4: v = (unsigned __int128)d[3] << 90; /* fall through */
+    case 3: v |= (unsigned __int128)d[2] << 60; /* fall through */
+    case 2: v |= (unsigned __int128)d[1] << 30; /* fall through */
+    case 1: v |= d[0]; /* fall through */
+    default: break;
+    }
+    *lo = (uint64_t)v;
+    *hi = (uint64_t)(v >> 64);
+    return 0;
+}
+
+/* p[0..3] = (xh:xl) x (yh:yl), exactly, for xh, yh < 2**56 (p[3] < 2**48). */
+static inline void perpx_product2(uint64_t xl, uint64_t xh, uint64_t yl, uint64_t yh,
+                                  uint64_t p[4]) {
+    unsigned __int128 t = (unsigned __int128)xl * yl;
+    p[0] = (uint64_t)t;
+    /* xl yh + xh yl + carry < 2 x 2**120 + 2**64: no overflow */
+    t = (t >> 64) + (unsigned __int128)xl * yh + (unsigned __int128)xh * yl;
+    p[1] = (uint64_t)t;
+    t = (t >> 64) + (unsigned __int128)xh * yh;
+    p[2] = (uint64_t)t;
+    p[3] = (uint64_t)(t >> 64);
+}
+
 /* x * y exactly; None if an operand is out of the fast path's range. */
 static inline PyObject *perpx_mul(PyObject *a, PyObject *b) {
+    uint64_t xl, xh, yl, yh;
+    int xneg, yneg;
+    if (perpx_load2(a, &xl, &xh, &xneg) == 0 && perpx_load2(b, &yl, &yh, &yneg) == 0) {
+        uint64_t p2[4];
+        perpx_product2(xl, xh, yl, yh, p2);
+        return perpx_build(p2, 4, xneg != yneg);
+    }
     uint64_t x[4], y[4], p[8] = {0};
-    int xneg, yneg, nx = perpx_load(a, x, &xneg), ny = nx < 0 ? -1 : perpx_load(b, y, &yneg);
+    int nx = perpx_load(a, x, &xneg), ny = nx < 0 ? -1 : perpx_load(b, y, &yneg);
     if (ny < 0) Py_RETURN_NONE;
     perpx_product(x, nx, y, ny, p);
     return perpx_build(p, 8, xneg != yneg);
@@ -133,8 +180,19 @@ static inline PyObject *perpx_mul(PyObject *a, PyObject *b) {
 /* The sign of a - b x c (-1, 0 or 1) for a, b, c >= 0; 2 if one is negative or out of
  * the fast path's range. Nothing is allocated. */
 static inline int perpx_compare_mul(PyObject *a, PyObject *b, PyObject *c) {
-    uint64_t x[4], y[4], z[4], p[8] = {0};
+    uint64_t al, ah, bl, bh, cl, ch;
     int aneg, bneg, cneg, ny, nz;
+    if (perpx_load2(a, &al, &ah, &aneg) == 0 && perpx_load2(b, &bl, &bh, &bneg) == 0
+        && perpx_load2(c, &cl, &ch, &cneg) == 0) {
+        if (aneg || bneg || cneg) return 2;
+        uint64_t p2[4];
+        perpx_product2(bl, bh, cl, ch, p2);
+        if (p2[3] || p2[2]) return -1; /* a < 2**120 <= b x c */
+        if (ah != p2[1]) return ah > p2[1] ? 1 : -1;
+        if (al != p2[0]) return al > p2[0] ? 1 : -1;
+        return 0;
+    }
+    uint64_t x[4], y[4], z[4], p[8] = {0};
     if (perpx_load(a, x, &aneg) < 0 || (ny = perpx_load(b, y, &bneg)) < 0
         || (nz = perpx_load(c, z, &cneg)) < 0 || aneg || bneg || cneg) return 2;
     perpx_product(y, ny, z, nz, p);
@@ -171,6 +229,26 @@ static inline PyObject *perpx_weighted_mean(PyObject *w1, PyObject *v1, PyObject
 /* a x b / 10**18 (b NULL: a / 10**18), rounded up if `up` else down (toward -inf/+inf);
  * None if an operand is out of the fast path's range. */
 static inline PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
+    if (b != NULL) {
+        uint64_t xl, xh, yl, yh;
+        int xneg, yneg;
+        if (perpx_load2(a, &xl, &xh, &xneg) == 0 && perpx_load2(b, &yl, &yh, &yneg) == 0) {
+            uint64_t p2[4], q2[4], rem = 0;
+            perpx_product2(xl, xh, yl, yh, p2);
+            /* p3 < 2**48 < 10**18: the quotient's top limb is 0, the divisions run
+             * from p3:p2 down */
+            q2[3] = 0;
+            q2[2] = perpx_div128(p2[3], p2[2], PERPX_WAD, &rem);
+            q2[1] = perpx_div128(rem, p2[1], PERPX_WAD, &rem);
+            q2[0] = perpx_div128(rem, p2[0], PERPX_WAD, &rem);
+            int neg = xneg != yneg;
+            if (rem != 0 && (neg ? !up : up)) { /* away from zero: floor < 0, ceil > 0 */
+                if (++q2[0] == 0 && ++q2[1] == 0) ++q2[2];
+            }
+            if (neg && (q2[0] | q2[1] | q2[2]) == 0) neg = 0;
+            return perpx_build(q2, 3, neg);
+        }
+    }
     uint64_t x[4], y[4], p[8] = {0}, q[8];
     int xneg, yneg = 0, nx = perpx_load(a, x, &xneg), ny;
     if (nx < 0) Py_RETURN_NONE;
