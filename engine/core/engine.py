@@ -26,6 +26,7 @@ adapter checksums them); order ids are EIP-712 order hashes.
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 
 import cython
 
@@ -81,6 +82,9 @@ from engine.core.wad import WAD, mul, mul_wad_down, mul_wad_up, multiple_of
 # class goes through its metaclass on every read (~900 instructions compiled)
 UNKNOWN_ORDER = int(RejectCode.UNKNOWN_ORDER)
 NOT_ORDER_OWNER = int(RejectCode.NOT_ORDER_OWNER)
+# deque.append as a method descriptor: `_registered` and a FillHistory are deques, and a
+# compiled `d.append(x)` on an untyped object looks the method up by name on every call
+_append = deque.append
 
 @cython.auto_pickle(False)  # pickled by SnapshotMixin's __getstate__ / __setstate__
 @cython.cclass
@@ -212,7 +216,8 @@ class EngineCore:
             return self._reject(out, ts, h, trader, RejectCode.NONCE_REUSED,
                                 f"nonce: {order.nonce} was already used by an accepted order of "
                                 f"{trader}; sign the order with a fresh nonce")
-        rates = self._rates[market].get(trader)  # spec is not None: market is listed
+        # spec is not None: market is listed (a dict cast: compiled, PyDict_GetItem)
+        rates = cython.cast(dict, self._rates[market]).get(trader)
         if rates is None:
             rates = self.fee_rates(trader, market)
         if order.trigger_price:
@@ -253,7 +258,7 @@ class EngineCore:
         rec.order, rec.signature, rec.status, rec.filled = order, cmd.signature, OPEN, 0
         rec.seq, rec.ts_ms, rec.reason = seq, ts, None
         self.orders.put(h, rec)
-        self._registered.append(h)
+        _append(self._registered, h)
         if used is None:
             self._nonces[trader] = {order.nonce}
         else:
@@ -507,12 +512,12 @@ class EngineCore:
             history = fills.get(maker)  # both histories keep the event itself
             if history is None:
                 history = fills[maker] = FillHistory()
-            history.append(trade)
+            _append(history, trade)
             if taker_history is None:
                 taker_history = fills.get(taker)
                 if taker_history is None:
                     taker_history = fills[taker] = FillHistory()
-            taker_history.append(trade)
+            _append(taker_history, trade)
         self._seq = seq
         reduce_only = self._reduce_only
         if reduce_only:
