@@ -2,7 +2,8 @@
 # stay Python ints (WAD values exceed 64 bits); the layout saves the attribute lookups.
 cimport cython
 
-from engine.core.wad cimport mul_wad_down, mul_wad_up, weighted_mean
+from engine.core.wad cimport (add_add, add_mul_wad_down, add_sub, mul_wad_down, mul_wad_up,
+                              sub_sub, weighted_mean)
 
 from engine.core.value cimport Value
 

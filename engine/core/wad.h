@@ -9,6 +9,10 @@
  * or +infinity (ceil). The result is exactly what Python's int arithmetic gives: a
  * test holds them together on random and boundary values (tests/engine/test_wad_native.py).
  *
+ * `perpx_sum3` (a +- b +- c) and `perpx_add_mul_wad_down` (t + floor(a b / 10**18))
+ * fuse two operations of the ledger's fills and the pre-trade equity into one: a
+ * CPython int operation is mostly the allocation of its result (~200 instructions).
+ *
  * `perpx_multiple_of` answers x % m == 0 the same way, for the tick and step checks.
  * Three more serve the order path's other big products (CPython multiplies two-digit
  * ints through k_mul, checking signals per row: ~500 instructions with the allocation):
@@ -226,6 +230,69 @@ static inline PyObject *perpx_weighted_mean(PyObject *w1, PyObject *v1, PyObject
     return perpx_build(q, 8, 0);
 }
 
+/* The short path of a x b / 10**18 for |a|, |b| < 2**120 given as hi:lo pairs with
+ * their signs: q[0..2] the magnitude of the quotient rounded up if `up` else down
+ * (toward -inf/+inf); returns its sign (1 negative). */
+static inline int perpx_muldiv_short(uint64_t xl, uint64_t xh, int xneg, uint64_t yl,
+                                     uint64_t yh, int yneg, int up, uint64_t q2[3]) {
+    uint64_t p2[4], rem = 0;
+    perpx_product2(xl, xh, yl, yh, p2);
+    /* p3 < 2**48 < 10**18: the quotient's top limb is 0, the divisions run from p3:p2
+     * down */
+    q2[2] = perpx_div128(p2[3], p2[2], PERPX_WAD, &rem);
+    q2[1] = perpx_div128(rem, p2[1], PERPX_WAD, &rem);
+    q2[0] = perpx_div128(rem, p2[0], PERPX_WAD, &rem);
+    int neg = xneg != yneg;
+    if (rem != 0 && (neg ? !up : up)) { /* away from zero: floor < 0, ceil > 0 */
+        if (++q2[0] == 0 && ++q2[1] == 0) ++q2[2];
+    }
+    if (neg && (q2[0] | q2[1] | q2[2]) == 0) neg = 0;
+    return neg;
+}
+
+/* |o| < 2**120 as a signed 128-bit value, if `o` is an exact int of at most 4 digits:
+ * 0, else -1. */
+static inline int perpx_load_i128(PyObject *o, __int128 *v) {
+    uint64_t lo, hi;
+    int neg;
+    if (perpx_load2(o, &lo, &hi, &neg) < 0) return -1;
+    __int128 m = (__int128)(((unsigned __int128)hi << 64) | lo);
+    *v = neg ? -m : m;
+    return 0;
+}
+
+/* A Python int of the signed 128-bit value v (|v| < 2**127). */
+static inline PyObject *perpx_build_i128(__int128 v) {
+    int neg = v < 0;
+    unsigned __int128 m = neg ? (unsigned __int128)(-v) : (unsigned __int128)v;
+    uint64_t q[2] = {(uint64_t)m, (uint64_t)(m >> 64)};
+    return perpx_build(q, 2, neg);
+}
+
+/* a + sb x b + sc x c (sb, sc each 1 or -1) for operands below 2**120 in magnitude (the
+ * sum stays below 2**122): one int built where Python's two operations build two;
+ * None otherwise. */
+static inline PyObject *perpx_sum3(PyObject *a, PyObject *b, PyObject *c, int sb, int sc) {
+    __int128 x, y, z;
+    if (perpx_load_i128(a, &x) < 0 || perpx_load_i128(b, &y) < 0
+        || perpx_load_i128(c, &z) < 0) Py_RETURN_NONE;
+    return perpx_build_i128(x + (sb > 0 ? y : -y) + (sc > 0 ? z : -z));
+}
+
+/* t + a x b / 10**18 rounded down (toward -inf), for t, a, b below 2**120 in magnitude
+ * and a quotient below 2**126; None otherwise. */
+static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObject *b) {
+    uint64_t xl, xh, yl, yh, q2[3];
+    int xneg, yneg;
+    __int128 base;
+    if (perpx_load_i128(t, &base) < 0 || perpx_load2(a, &xl, &xh, &xneg) < 0
+        || perpx_load2(b, &yl, &yh, &yneg) < 0) Py_RETURN_NONE;
+    int neg = perpx_muldiv_short(xl, xh, xneg, yl, yh, yneg, 0, q2);
+    if (q2[2] || q2[1] >> 62) Py_RETURN_NONE;
+    __int128 q = (__int128)(((unsigned __int128)q2[1] << 64) | q2[0]);
+    return perpx_build_i128(base + (neg ? -q : q));
+}
+
 /* a x b / 10**18 (b NULL: a / 10**18), rounded up if `up` else down (toward -inf/+inf);
  * None if an operand is out of the fast path's range. */
 static inline PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
@@ -233,19 +300,8 @@ static inline PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
         uint64_t xl, xh, yl, yh;
         int xneg, yneg;
         if (perpx_load2(a, &xl, &xh, &xneg) == 0 && perpx_load2(b, &yl, &yh, &yneg) == 0) {
-            uint64_t p2[4], q2[4], rem = 0;
-            perpx_product2(xl, xh, yl, yh, p2);
-            /* p3 < 2**48 < 10**18: the quotient's top limb is 0, the divisions run
-             * from p3:p2 down */
-            q2[3] = 0;
-            q2[2] = perpx_div128(p2[3], p2[2], PERPX_WAD, &rem);
-            q2[1] = perpx_div128(rem, p2[1], PERPX_WAD, &rem);
-            q2[0] = perpx_div128(rem, p2[0], PERPX_WAD, &rem);
-            int neg = xneg != yneg;
-            if (rem != 0 && (neg ? !up : up)) { /* away from zero: floor < 0, ceil > 0 */
-                if (++q2[0] == 0 && ++q2[1] == 0) ++q2[2];
-            }
-            if (neg && (q2[0] | q2[1] | q2[2]) == 0) neg = 0;
+            uint64_t q2[3];
+            int neg = perpx_muldiv_short(xl, xh, xneg, yl, yh, yneg, up, q2);
             return perpx_build(q2, 3, neg);
         }
     }
@@ -308,6 +364,16 @@ static inline PyObject *perpx_multiple_of(PyObject *x, PyObject *m) {
 
 static inline PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
     (void)a; (void)b; (void)up;
+    Py_RETURN_NONE;
+}
+
+static inline PyObject *perpx_sum3(PyObject *a, PyObject *b, PyObject *c, int sb, int sc) {
+    (void)a; (void)b; (void)c; (void)sb; (void)sc;
+    Py_RETURN_NONE;
+}
+
+static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObject *b) {
+    (void)t; (void)a; (void)b;
     Py_RETURN_NONE;
 }
 

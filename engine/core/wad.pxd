@@ -7,6 +7,8 @@ cdef extern from "wad.h":
     object perpx_mul(object x, object y)
     int perpx_compare_mul(object a, object b, object c)
     object perpx_weighted_mean(object w1, object v1, object w2, object v2)
+    object perpx_sum3(object a, object b, object c, int sb, int sc)
+    object perpx_add_mul_wad_down(object t, object a, object b)
 
 cpdef object mul_wad_down(object x, object y)
 cpdef object mul_wad_up(object x, object y)
@@ -16,3 +18,7 @@ cpdef object multiple_of(object x, object m)
 cpdef object mul(object x, object y)
 cpdef int compare_mul(object a, object b, object c) except? -2
 cpdef object weighted_mean(object w1, object v1, object w2, object v2)
+cpdef object add_add(object a, object b, object c)
+cpdef object add_sub(object a, object b, object c)
+cpdef object sub_sub(object a, object b, object c)
+cpdef object add_mul_wad_down(object t, object x, object y)

@@ -114,6 +114,46 @@ def compare_mul(a: int, b: int, c: int) -> int:
     return (a > p) - (a < p)
 
 
+# Two additions fused into one (compiled: operands below 2**120 build one int, not two):
+# the fills' cash and fee legs and the pre-trade equity sum.
+
+
+def add_add(a: int, b: int, c: int) -> int:
+    """a + b + c."""
+    if cython.compiled:
+        r = perpx_sum3(a, b, c, 1, 1)  # noqa: F821
+        if r is not None:
+            return r
+    return a + b + c
+
+
+def add_sub(a: int, b: int, c: int) -> int:
+    """a + b - c."""
+    if cython.compiled:
+        r = perpx_sum3(a, b, c, 1, -1)  # noqa: F821
+        if r is not None:
+            return r
+    return a + b - c
+
+
+def sub_sub(a: int, b: int, c: int) -> int:
+    """a - b - c."""
+    if cython.compiled:
+        r = perpx_sum3(a, b, c, -1, -1)  # noqa: F821
+        if r is not None:
+            return r
+    return a - b - c
+
+
+def add_mul_wad_down(t: int, x: int, y: int) -> int:
+    """t + floor(x * y / WAD)."""
+    if cython.compiled:
+        r = perpx_add_mul_wad_down(t, x, y)  # noqa: F821
+        if r is not None:
+            return r
+    return t + x * y // WAD
+
+
 def weighted_mean(w1: int, v1: int, w2: int, v2: int) -> int:
     """floor((w1 * v1 + w2 * v2) / (w1 + w2)) for weights w1 + w2 > 0: the entry price
     of a position of |size| w1 at v1 grown by w2 at v2."""

@@ -1,8 +1,9 @@
 """The WAD product/quotient helpers (engine/core/wad.py) give Python's int arithmetic.
 
-Compiled (make native), `mul_wad_down/up`, `div_wad_down/up`, `mul`, `compare_mul` and
-`weighted_mean` take wad.h's C path for operands below 2**240 (weighted_mean: weights
-summing below 2**64) and fall back to Python ints above; interpreted, they are
+Compiled (make native), `mul_wad_down/up`, `div_wad_down/up`, `mul`, `compare_mul`,
+`weighted_mean`, the fused sums `add_add` / `add_sub` / `sub_sub` and `add_mul_wad_down`
+take wad.h's C path for operands below 2**240 (weighted_mean: weights
+summing below 2**64; the fused ones: operands below 2**120) and fall back to Python ints above; interpreted, they are
 the Python expressions themselves. The expected values here are written with Python
 ints (floor `//`, ceil as -((-n) // d)), never with the helpers, so both modes are
 held to the same arithmetic, across the C path's limb and digit boundaries.
@@ -15,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.core import NATIVE, nativeinfo, wad
-from engine.core.wad import (WAD, compare_mul, div_wad_down, div_wad_up, mul, mul_wad_down,
-                             mul_wad_up, multiple_of, weighted_mean)
+from engine.core.wad import (WAD, add_add, add_mul_wad_down, add_sub, compare_mul, div_wad_down,
+                             div_wad_up, mul, mul_wad_down, mul_wad_up, multiple_of, sub_sub,
+                             weighted_mean)
 
 
 def _floor(n: int) -> int:
@@ -154,3 +156,38 @@ def test_weighted_mean__worked_entry_price():
     assert weighted_mean(2 * WAD, 2_000 * WAD, WAD, 2_003 * WAD) == 2_001 * WAD
     # a remainder rounds down: (1 x 1 + 2 x 2) / 3 = 1.666.. wei -> 1 wei
     assert weighted_mean(1, 1, 2, 2) == 1
+
+
+# the fused sums' own boundaries: 4 digits (2**120) for each operand, 2**126 for the
+# quotient add_mul_wad_down adds in C
+SUM_EDGES = sorted({s * (2**k + d) for k in (0, 30, 60, 63, 64, 119, 120, 121, 126, 127, 128)
+                    for d in (-1, 0, 1) for s in (1, -1)} | {0, WAD, -WAD})
+
+
+@pytest.mark.parametrize("a", SUM_EDGES)
+def test_fused_sums__edge_values__equal_python_ints(a):
+    for b in SUM_EDGES:
+        for c in (0, 1, -1, 2**119, -(2**120), 2**120 - 1, 3 * WAD):
+            assert add_add(a, b, c) == a + b + c, (a, b, c)
+            assert add_sub(a, b, c) == a + b - c, (a, b, c)
+            assert sub_sub(a, b, c) == a - b - c, (a, b, c)
+            assert add_mul_wad_down(a, b, c) == a + (b * c) // WAD, (a, b, c)
+
+
+@given(ints, ints, ints)
+def test_fused_sums__random_values__equal_python_ints(a, b, c):
+    for got, want in ((add_add(a, b, c), a + b + c), (add_sub(a, b, c), a + b - c),
+                      (sub_sub(a, b, c), a - b - c),
+                      (add_mul_wad_down(a, b, c), a + _floor(b * c))):
+        assert got == want and type(got) is int
+
+
+def test_fused_sums__worked_numbers():
+    # a fill of 1.5 base at 2,000: the buyer pays 3,000 + a 1.5 fee from 10,000 cash
+    cash, pays, fee = 10_000 * WAD, 3_000 * WAD, 3 * WAD // 2
+    assert sub_sub(cash, pays, fee) == 6_998_500_000_000_000_000_000
+    assert add_sub(cash, pays, fee) == 12_998_500_000_000_000_000_000
+    assert add_add(0, fee, fee) == 3 * WAD
+    # equity 100 plus -0.5 base at 2,000.000000000000000001: floor(-1,000.0000000000000000005)
+    assert add_mul_wad_down(100 * WAD, -WAD // 2, 2_000 * WAD + 1) == -900 * WAD - 1
+    assert add_add(1, -1, 0) is 0  # noqa: F632  # the small-int cache, as Python gives
