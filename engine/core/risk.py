@@ -194,11 +194,16 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
                     bound = None
                     break
     if bound is not None:
-        diff = price - mark if is_buy else mark - price  # type: ignore[operator]
-        loss = mul_wad_up(size, diff) if diff > 0 else 0
-        grow = ledger.size_margin(market, size)
-        if ledger.cross_equity(account) - loss >= bound + grow:
-            ledger.risk_cache[account] = bound + grow
+        grown = bound + ledger.size_margin(market, size)
+        equity = ledger.cross_equity(account)
+        # less the order's loss at mark: none for most orders (compared, not subtracted)
+        if is_buy:
+            if price > mark:  # type: ignore[operator]
+                equity -= mul_wad_up(size, price - mark)
+        elif mark > price:  # type: ignore[operator]
+            equity -= mul_wad_up(size, mark - price)
+        if equity >= grown:
+            ledger.risk_cache[account] = grown
             return None
     code, _, required = _check_exposure(ledger, account, market, is_buy, size, price,
                                         exposure, 0)

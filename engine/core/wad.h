@@ -76,14 +76,36 @@ static inline uint64_t perpx_div128(uint64_t hi, uint64_t lo, uint64_t d, uint64
 #endif
 }
 
+/* A Python int of sign `neg` and magnitude m < 2**128, straight-line: one digit goes
+ * through PyLong_FromLong (the small-int cache, as Python's own results), more are
+ * peeled 30 bits at a time (PyLong_FromLongLong and the limb loop below cost ~120 and
+ * ~300 instructions for the 2- to 4-digit values of the order path). */
+static inline PyObject *perpx_build_u128(unsigned __int128 m, int neg) {
+    if (m < ((unsigned __int128)1 << PyLong_SHIFT)) {
+        long v = (long)m;
+        return PyLong_FromLong(neg ? -v : v);
+    }
+    uint64_t hi = (uint64_t)(m >> 64);
+    unsigned bits = hi ? 128u - (unsigned)__builtin_clzll(hi)
+                       : 64u - (unsigned)__builtin_clzll((uint64_t)m);
+    Py_ssize_t nd = (Py_ssize_t)((bits + PyLong_SHIFT - 1) / PyLong_SHIFT);
+    PyLongObject *out = _PyLong_New(nd);
+    if (out == NULL) return NULL;
+    digit *d = out->ob_digit;
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        d[i] = (digit)((uint64_t)m & PyLong_MASK);
+        m >>= PyLong_SHIFT;
+    }
+    Py_SET_SIZE(out, neg ? -nd : nd);
+    return (PyObject *)out;
+}
+
 /* A Python int of sign `neg` and magnitude q[0..n-1] (64-bit limbs, little end first). */
 static inline PyObject *perpx_build(const uint64_t *q, int n, int neg) {
     while (n > 0 && q[n - 1] == 0) n--;
-    if (n == 0) return PyLong_FromLong(0);
-    if (n == 1 && q[0] <= (uint64_t)INT64_MAX) {
-        int64_t v = (int64_t)q[0];
-        return PyLong_FromLongLong(neg ? -v : v);
-    }
+    if (n <= 2)
+        return perpx_build_u128(n == 0 ? 0 : n == 1 ? q[0]
+                                : ((unsigned __int128)q[1] << 64) | q[0], neg);
     unsigned bits = 64u * (unsigned)(n - 1) + (64u - (unsigned)__builtin_clzll(q[n - 1]));
     Py_ssize_t nd = (Py_ssize_t)((bits + 29u) / 30u);
     PyLongObject *out = _PyLong_New(nd);
@@ -264,9 +286,7 @@ static inline int perpx_load_i128(PyObject *o, __int128 *v) {
 /* A Python int of the signed 128-bit value v (|v| < 2**127). */
 static inline PyObject *perpx_build_i128(__int128 v) {
     int neg = v < 0;
-    unsigned __int128 m = neg ? (unsigned __int128)(-v) : (unsigned __int128)v;
-    uint64_t q[2] = {(uint64_t)m, (uint64_t)(m >> 64)};
-    return perpx_build(q, 2, neg);
+    return perpx_build_u128(neg ? (unsigned __int128)(-v) : (unsigned __int128)v, neg);
 }
 
 /* a + sb x b + sc x c (sb, sc each 1 or -1) for operands below 2**120 in magnitude (the
