@@ -26,6 +26,7 @@ cdef class Ledger:
                    insurance=Account)
     cpdef tuple fill(self, market, buyer, seller, size, price, buyer_fee, seller_fee,
                      buyer_isolated, seller_isolated, bint report=*)
+    @cython.locals(cache=dict, cell=list, oi=dict)
     cpdef _trade(self, account, Position pos, market, delta, price, isolated, grow)
     cpdef _reduce(self, Position pos, market, old, new, delta, price, isolated)
     @cython.locals(pos=Position)

@@ -6,5 +6,5 @@ from engine.core.wad cimport compare_mul, mul_wad_up
 
 from engine.core.accounts cimport Ledger
 
-@cython.locals(marks=dict)
+@cython.locals(marks=dict, cell=list)
 cpdef checked_with_cache(Ledger ledger, account, market, is_buy, size, price, dict exposure)

@@ -170,7 +170,7 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
                        price: int, exposure: dict[int, list[int]] | None) -> int | None:
     """`pre_trade_check_exposure` (fee 0) behind a per-account bound: the same answer.
 
-    `ledger.risk_cache[account]` = R, an upper bound of the initial margin the
+    `ledger.risk_cache[account]` = [R], R an upper bound of the initial margin the
     account's worst case needs (its positions and resting orders). A new order grows
     one market's worst case by at most its size, so it adds at most
     margin_requirement(size, mark, IMF) to the requirement (ceil(a + b) <= ceil(a) +
@@ -184,7 +184,8 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     failed fast check, runs the exact check, which sets R to the exact requirement."""
     marks = ledger.marks
     mark = marks.get(market)
-    bound = ledger.risk_cache.get(account) if mark is not None else None
+    cell = ledger.risk_cache.get(account) if mark is not None else None  # [R] or None
+    bound = None if cell is None else cell[0]
     if bound is not None:
         if exposure:  # _no_resting_loss, inlined: ceil(bn / bs) > mark <=> bn > mark x bs
             for r_market, (bs, bn, ss, sn) in exposure.items():
@@ -203,12 +204,15 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
         elif mark > price:  # type: ignore[operator]
             equity -= mul_wad_up(size, mark - price)
         if equity >= grown:
-            ledger.risk_cache[account] = grown
+            cell[0] = grown  # type: ignore[index]
             return None
     code, _, required = _check_exposure(ledger, account, market, is_buy, size, price,
                                         exposure, 0)
     if code is None and required >= 0:
-        ledger.risk_cache[account] = required
+        if cell is None:
+            ledger.risk_cache[account] = [required]
+        else:
+            cell[0] = required
     return code
 
 

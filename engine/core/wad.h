@@ -17,8 +17,8 @@
  * Three more serve the order path's other big products (CPython multiplies two-digit
  * ints through k_mul, checking signals per row: ~500 instructions with the allocation):
  * `perpx_mul` is x * y exactly, `perpx_compare_mul` the sign of a - b * c without
- * building b * c, and `perpx_weighted_mean` floor((w1 v1 + w2 v2) / (w1 + w2)), a
- * position's entry price after an increase.
+ * building b * c, and `perpx_weighted_mean` floor((|w1| v1 + |w2| v2) / (|w1| + |w2|)),
+ * a position's entry price after an increase.
  *
  * Anything else (a bool or int subclass, an operand of 9 digits or more, a Python
  * other than 3.11 with 30-bit digits) returns None, and the caller computes the
@@ -229,15 +229,45 @@ static inline int perpx_compare_mul(PyObject *a, PyObject *b, PyObject *c) {
     return 0;
 }
 
-/* floor((w1 v1 + w2 v2) / (w1 + w2)) for w1, w2 > 0 and v1, v2 >= 0 whose weight sum
- * w1 + w2 is below 2**64; None otherwise. */
+/* w x (vh:vl) + p[0..2] into p[0..2], for w < 2**64 and vh < 2**56 (the sum of two
+ * such products stays below 2**185: no carry out of p[2]). */
+static inline void perpx_add_product(uint64_t w, uint64_t vl, uint64_t vh, uint64_t p[3]) {
+    unsigned __int128 lo = (unsigned __int128)w * vl, hi = (unsigned __int128)w * vh;
+    unsigned __int128 t = (unsigned __int128)p[0] + (uint64_t)lo;
+    p[0] = (uint64_t)t;
+    t = (t >> 64) + p[1] + (uint64_t)(lo >> 64) + (uint64_t)hi;
+    p[1] = (uint64_t)t;
+    p[2] += (uint64_t)(t >> 64) + (uint64_t)(hi >> 64);
+}
+
+/* floor((|w1| v1 + |w2| v2) / (|w1| + |w2|)) for weights of either sign (a position's
+ * signed sizes) and v1, v2 >= 0, whose weight sum |w1| + |w2| is nonzero and below
+ * 2**64; None otherwise. Weights below 2**64 and values below 2**120 take a
+ * straight-line path (a position's sizes and prices); larger values the limb loops. */
 static inline PyObject *perpx_weighted_mean(PyObject *w1, PyObject *v1, PyObject *w2,
                                             PyObject *v2) {
+    {
+        uint64_t al, ah, bl, bh, cl, ch, dl, dh;
+        int s1, s2, s3, s4;
+        if (perpx_load2(w1, &al, &ah, &s1) == 0 && perpx_load2(v1, &bl, &bh, &s2) == 0
+            && perpx_load2(w2, &cl, &ch, &s3) == 0 && perpx_load2(v2, &dl, &dh, &s4) == 0
+            && !(ah | ch) && !(s2 | s4)) {
+            uint64_t sum = al + cl, p[3] = {0, 0, 0}, q[3], rem;
+            if (sum < al || sum == 0) Py_RETURN_NONE; /* 2**64 or more, or both zero */
+            perpx_add_product(al, bl, bh, p);
+            perpx_add_product(cl, dl, dh, p);
+            q[2] = p[2] / sum;
+            rem = p[2] % sum;
+            q[1] = perpx_div128(rem, p[1], sum, &rem);
+            q[0] = perpx_div128(rem, p[0], sum, &rem);
+            return perpx_build(q, 3, 0);
+        }
+    }
     uint64_t a[4], b[4], c[4], d[4], p[8] = {0}, r[8] = {0}, q[8], rem;
     int n1, n2, n3, n4, nb, nd;
     if (perpx_load(w1, a, &n1) < 0 || (nb = perpx_load(v1, b, &n2)) < 0
         || perpx_load(w2, c, &n3) < 0 || (nd = perpx_load(v2, d, &n4)) < 0
-        || n1 || n2 || n3 || n4 || a[1] | a[2] | a[3] | c[1] | c[2] | c[3]) Py_RETURN_NONE;
+        || n2 || n4 || a[1] | a[2] | a[3] | c[1] | c[2] | c[3]) Py_RETURN_NONE;
     uint64_t sum = a[0] + c[0];
     if (sum < a[0] || sum == 0) Py_RETURN_NONE; /* 2**64 or more, or both zero */
     perpx_product(a, 1, b, nb, p);

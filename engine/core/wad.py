@@ -155,12 +155,13 @@ def add_mul_wad_down(t: int, x: int, y: int) -> int:
 
 
 def weighted_mean(w1: int, v1: int, w2: int, v2: int) -> int:
-    """floor((w1 * v1 + w2 * v2) / (w1 + w2)) for weights w1 + w2 > 0: the entry price
-    of a position of |size| w1 at v1 grown by w2 at v2."""
+    """floor((|w1| * v1 + |w2| * v2) / (|w1| + |w2|)) for weights of either sign, not both
+    zero: the entry price of a position of size w1 at v1 grown by w2 (same side) at v2."""
     if cython.compiled:
         r = perpx_weighted_mean(w1, v1, w2, v2)  # noqa: F821
         if r is not None:
             return r
+    w1, w2 = abs(w1), abs(w2)
     return (w1 * v1 + w2 * v2) // (w1 + w2)
 
 

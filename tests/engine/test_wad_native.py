@@ -137,23 +137,32 @@ def test_mul_and_compare_mul__random_values__equal_python_ints(a, b, c):
 WEIGHTS = sorted({1, 2, 10**15, WAD, 2**63, 2**64 - 2, 2**64 - 1, 2**64, 2**64 + 1, 2**100})
 
 
-@pytest.mark.parametrize("w1", WEIGHTS)
+def _mean(w1: int, v1: int, w2: int, v2: int) -> int:
+    w1, w2 = abs(w1), abs(w2)
+    return (w1 * v1 + w2 * v2) // (w1 + w2)
+
+
+@pytest.mark.parametrize("w1", WEIGHTS + [-w for w in WEIGHTS])
 def test_weighted_mean__edge_weights__equal_python_floor(w1):
-    for w2 in WEIGHTS:
-        for v1, v2 in ((0, 0), (1, 0), (2_000 * WAD, 2_000 * WAD + 1), (2**239, 2**240 - 1),
-                       (2**241, 1), (3, 2**250)):
-            assert weighted_mean(w1, v1, w2, v2) == (w1 * v1 + w2 * v2) // (w1 + w2), (w1, w2)
+    # the weights count by magnitude (a short position's sizes are negative)
+    for w2 in WEIGHTS + [-w for w in WEIGHTS]:
+        for v1, v2 in ((0, 0), (1, 0), (2_000 * WAD, 2_000 * WAD + 1), (2**119, 2**120 - 1),
+                       (2**120, 2**120 + 1), (2**239, 2**240 - 1), (2**241, 1), (3, 2**250)):
+            assert weighted_mean(w1, v1, w2, v2) == _mean(w1, v1, w2, v2), (w1, w2, v1, v2)
 
 
-@given(st.integers(0, 2**70), st.integers(0, 2**245), st.integers(1, 2**70),
-       st.integers(0, 2**245))
-def test_weighted_mean__random_values__equal_python_floor(w1, v1, w2, v2):
-    assert weighted_mean(w1, v1, w2, v2) == (w1 * v1 + w2 * v2) // (w1 + w2)
+@given(st.integers(-(2**70), 2**70), st.integers(0, 2**245), st.integers(1, 2**70),
+       st.integers(0, 2**245), st.booleans())
+def test_weighted_mean__random_values__equal_python_floor(w1, v1, w2, v2, short):
+    w2 = -w2 if short else w2
+    assert weighted_mean(w1, v1, w2, v2) == _mean(w1, v1, w2, v2)
 
 
 def test_weighted_mean__worked_entry_price():
     # 2 base long at 2,000, bought 1 more at 2,003: entry (4,000 + 2,003) / 3 = 2,001
     assert weighted_mean(2 * WAD, 2_000 * WAD, WAD, 2_003 * WAD) == 2_001 * WAD
+    # the same for a short: -2 base at 2,000 sold 1 more at 2,003
+    assert weighted_mean(-2 * WAD, 2_000 * WAD, -WAD, 2_003 * WAD) == 2_001 * WAD
     # a remainder rounds down: (1 x 1 + 2 x 2) / 3 = 1.666.. wei -> 1 wei
     assert weighted_mean(1, 1, 2, 2) == 1
 
