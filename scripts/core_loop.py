@@ -16,7 +16,7 @@ with one interpreter, e.g. this checkout's:
 Instructions a command (host-independent), counted inside Engine.apply only:
 
     valgrind --tool=callgrind --callgrind-out-file=cg.out \\
-      --toggle-collect='__pyx_pw_6engine_4core_6engine_10EngineCore_5apply' \\
+      --toggle-collect='__pyx_pw_6engine_4core_6engine_10EngineCore_*apply' \\
       .venv/bin/python scripts/core_loop.py -n 30000
     callgrind_annotate cg.out | grep 'PROGRAM TOTALS'   # / (N + 1,002 set-up commands)
 """

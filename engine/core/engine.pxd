@@ -15,8 +15,13 @@ from engine.core.orders cimport Order
 from engine.core.registry cimport OrderRegistry
 from engine.core.views cimport OrderRecord
 
+cdef class Lane:
+    cdef public Book book
+    cdef public object step_size, tick_size
+    cdef public dict rates
+
 cdef class EngineCore:
-    cdef public dict specs, books, triggers, fills
+    cdef public dict specs, books, triggers, fills, _lanes
     cdef public OrderRegistry orders
     cdef public dict marks, breakers, funding, index, index_ts, next_sample, _funding_log
     cdef public dict _rates, _exposure, _reduce_only, _pending, _nonces, _dispatch
@@ -29,12 +34,13 @@ cdef class EngineCore:
     cpdef _reject(self, list out, ts, order_hash, trader, code, message)
     @cython.locals(by_account=dict)
     cpdef tuple fee_rates(self, account, market)
-    @cython.locals(used=set)
+    @cython.locals(used=set, lane=Lane)
     cpdef _place(self, PlaceOrder cmd, ts, list out)
-    @cython.locals(rec=OrderRecord, book=Book)
-    cpdef _accept(self, PlaceOrder cmd, Order order, h, rates, set used, ts, list out)
-    @cython.locals(book=Book, by_market=dict, row=list)
-    cpdef _rest(self, h, Order order, size)
+    @cython.locals(rec=OrderRecord)
+    cpdef _accept(self, PlaceOrder cmd, Order order, h, rates, set used, ts, list out,
+                  Book book)
+    @cython.locals(by_market=dict, row=list)
+    cpdef _rest(self, h, Order order, size, Book book, seq)
     cpdef _use_nonce(self, Order order)
     cpdef _clamp_reduce_only(self, Order order, size)
     @cython.locals(book=Book)

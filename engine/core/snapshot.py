@@ -36,15 +36,16 @@ for _module in (accounts, events):
     register_legacy_unpicklers(vars(_module))
 
 # The engine's state: EngineCore's C fields (engine/core/engine.pxd; a test holds the
-# two lists equal), pickled by __getstate__ (all but _dispatch, which __setstate__
-# rebuilds)
+# two lists equal), pickled by __getstate__ (all but _dispatch and _lanes, which
+# __setstate__ rebuilds)
 STATE = (
     "specs", "books", "ledger", "orders", "triggers", "expiries", "marks", "breakers",
     "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",
     "_seq", "_clock", "_next_due", "_liq_nonce", "_rates", "_exposure", "_reduce_only",
     "_pending", "_nonces", "_dispatch", "order_retention_ms", "_registered", "_retiring",
-    "_retire_due",
+    "_retire_due", "_lanes",
 )
+DERIVED = ("_dispatch", "_lanes")  # rebuilt from the rest by __setstate__, not pickled
 
 
 class SnapshotMixin:
@@ -56,7 +57,7 @@ class SnapshotMixin:
         # books pickle as flat rows (Book.__reduce__), not as their linked queues, and the
         # order registry as one flat tuple per order: a snapshot pickles every order the
         # engine holds, and plain tuples pickle ~2.5x faster than an object pair per order
-        state = {name: getattr(self, name) for name in STATE if name != "_dispatch"}
+        state = {name: getattr(self, name) for name in STATE if name not in DERIVED}
         state["orders"] = _flat_orders(self.orders)
         return state
 
@@ -90,6 +91,7 @@ class SnapshotMixin:
             # market) keys): drop it, it is only fee_rates' memo, refilled on use
             self._rates = {m: {} for m in self.specs}
         self._dispatch = self._make_dispatch()
+        self._lanes = self._make_lanes()  # after the books and the rates memo are final
 
     def snapshot(self) -> bytes:
         """The whole state as bytes; `Engine.from_snapshot` restores the same state hash."""
