@@ -46,11 +46,13 @@ cdef class EngineCore:
     @cython.locals(book=Book)
     cpdef _pre_trade(self, Order order, size)
     @cython.locals(by_market=dict, row=list)
-    cpdef _expose(self, trader, market, is_buy, size, price)
+    cpdef _expose(self, trader, market, bint is_buy, size, price)
+    @cython.locals(by_market=dict, row=list)
+    cpdef _unexpose(self, trader, market, bint is_buy, size, price)
     @cython.locals(order=Order, book=Book, resting=Resting)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
     @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger, orders=OrderRegistry,
-                   rates=dict, exposure=dict, fills=dict, by_market=dict, row=list)
+                   rates=dict, fills=dict)
     cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
                           liquidation)
     @cython.locals(rec=OrderRecord, order=Order)

@@ -82,6 +82,7 @@ from engine.core.wad import WAD, mul, mul_wad_down, mul_wad_up, multiple_of
 # class goes through its metaclass on every read (~900 instructions compiled)
 UNKNOWN_ORDER = int(RejectCode.UNKNOWN_ORDER)
 NOT_ORDER_OWNER = int(RejectCode.NOT_ORDER_OWNER)
+NOT_ISOLATED = ~FLAG_ISOLATED  # every flag but isolated (a constant: ~ is not free compiled)
 # deque.append as a method descriptor: `_registered` and a FillHistory are deques, and a
 # compiled `d.append(x)` on an untyped object looks the method up by name on every call
 _append = deque.append
@@ -259,7 +260,7 @@ class EngineCore:
             bad = check_fee_cap(order, rate, "maker" if maker else "taker")
             return self._reject(out, ts, h, trader, bad[0], bad[1])  # type: ignore[index]
         size = order.size
-        if flags & ~FLAG_ISOLATED:  # reduce-only, post-only, IOC, FOK: their book checks too
+        if flags & NOT_ISOLATED:  # reduce-only, post-only, IOC, FOK: their book checks too
             bad = self._pre_trade(order, size)
         else:  # a plain limit order: the margin check alone (what _pre_trade ends with)
             code = risk.checked_with_cache(self.ledger, trader, market, is_buy, size, limit,
@@ -401,20 +402,36 @@ class EngineCore:
         return out
 
     def _expose(self, trader: str, market: int, is_buy: bool, size: int, price: int) -> None:
-        """Add (size > 0) or remove (size < 0) resting exposure, WAD base at WAD price.
-
-        A decrease keeps the pre-trade cache (risk.checked_with_cache) valid: the
-        worst-case requirement can only fall, and the resting loss is re-tested at
-        every use."""
+        """Add resting exposure: `size` (> 0) WAD base at WAD `price`."""
         by_market = self._exposure.get(trader)
         if by_market is None:
             by_market = self._exposure[trader] = {}
         row = by_market.get(market)
         if row is None:
             row = by_market[market] = [0, 0, 0, 0]
-        i = 0 if is_buy else 2
-        row[i] += size
-        row[i + 1] += mul(size, price)
+        if is_buy:
+            row[0] += size
+            row[1] += mul(size, price)
+        else:
+            row[2] += size
+            row[3] += mul(size, price)
+
+    def _unexpose(self, trader: str, market: int, is_buy: bool, size: int, price: int
+                  ) -> None:
+        """Remove resting exposure: `size` (> 0) WAD base at WAD `price` of an order that
+        was filled, left the book or shrank (its exposure is there: every rest adds it).
+
+        A decrease keeps the pre-trade cache (risk.checked_with_cache) valid: the
+        worst-case requirement can only fall, and the resting loss is re-tested at
+        every use."""
+        by_market = self._exposure[trader]
+        row = by_market[market]
+        if is_buy:
+            row[0] -= size
+            row[1] -= mul(size, price)
+        else:
+            row[2] -= size
+            row[3] -= mul(size, price)
         if not (row[0] or row[2]):
             del by_market[market]
             if not by_market:
@@ -469,7 +486,7 @@ class EngineCore:
         (max_fee_rate), so the contract's fee check always holds. A liquidation
         taker pays the liquidation fee (capped at its equity) to insurance instead."""
         ledger, orders, rates = self.ledger, self.orders, self._rates[market]
-        exposure, fills, expiries = self._exposure, self.fills, self.expiries
+        fills, expiries = self.fills, self.expiries
         taker = taker_order.trader
         is_buy = taker_order.is_buy
         taker_isolated = bool(taker_order.flags & FLAG_ISOLATED)
@@ -502,19 +519,7 @@ class EngineCore:
             if liquidation:
                 taker_fee = self._charge_liquidation_fee(taker, market, size, price)
             maker_rec.filled += size
-            # the maker's resting exposure shrinks by the fill (inline `_expose`)
-            by_market = exposure[maker]
-            row = by_market[market]
-            if is_buy:
-                row[2] -= size
-                row[3] -= mul(size, price)
-            else:
-                row[0] -= size
-                row[1] -= mul(size, price)
-            if not (row[0] or row[2]):
-                del by_market[market]
-                if not by_market:
-                    del exposure[maker]
+            self._unexpose(maker, market, not is_buy, size, price)  # the maker's resting side
             if maker_left == 0:
                 maker_rec.status = FILLED
                 if maker_order.expiry:
@@ -557,7 +562,7 @@ class EngineCore:
         order = rec.order
         rec.status = CANCELLED
         rec.reason = reason
-        self._expose(order.trader, order.market, order.is_buy, -remaining, order.limit_price)
+        self._unexpose(order.trader, order.market, order.is_buy, remaining, order.limit_price)
         if order.expiry:
             self.expiries.discard(h)
         self._seq += 1
@@ -584,7 +589,7 @@ class EngineCore:
                 continue
             if rem > allowed:
                 book.reduce(h, allowed)
-                self._expose(account, market, resting.is_buy, allowed - rem, resting.price)
+                self._unexpose(account, market, resting.is_buy, rem - allowed, resting.price)
                 self._seq += 1
                 out.append(OrderReduced(self._seq, ts, h, account, market, allowed))
                 rem = allowed
