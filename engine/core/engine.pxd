@@ -3,7 +3,7 @@
 # compiled code, still overridable and callable from Python). Amounts stay Python ints.
 cimport cython
 
-from engine.core.wad cimport mul, mul_wad_down, mul_wad_up, multiple_of
+from engine.core.wad cimport add_mul, mul, mul_wad_down, mul_wad_up, multiple_of, sub_mul
 from engine.core.events cimport (cancel_rejected, order_accepted, order_cancelled,
                                  trade_executed)
 

@@ -76,7 +76,7 @@ from engine.core.transfers import TransfersMixin
 from engine.core.triggers import ExpiryQueue, TriggerBook
 from engine.core.validation import PLAIN_FLAGS, UINT256_MAX, check_fee_cap, check_shape
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
-from engine.core.wad import WAD, mul, mul_wad_down, mul_wad_up, multiple_of
+from engine.core.wad import WAD, add_mul, mul, mul_wad_down, mul_wad_up, multiple_of, sub_mul
 
 # the cancel path's rejection codes as plain ints: an attribute of the RejectCode enum
 # class goes through its metaclass on every read (~900 instructions compiled)
@@ -294,22 +294,22 @@ class EngineCore:
         its market's; track its exposure and its expiry (`seq`: its record's)."""
         trader, market, is_buy, price = order.trader, order.market, order.is_buy, order.limit_price
         book.insert(h, trader, is_buy, price, size)
-        notional = mul(size, price)  # exact, WAD base x WAD quote
+        # the notionals are exact, WAD base x WAD quote
         by_market = self._exposure.get(trader)
-        if by_market is None:
-            self._exposure[trader] = {market: [size, notional, 0, 0] if is_buy
-                                      else [0, 0, size, notional]}
-        else:
-            row = by_market.get(market)
-            if row is None:
-                by_market[market] = ([size, notional, 0, 0] if is_buy
-                                     else [0, 0, size, notional])
-            elif is_buy:
-                row[0] += size
-                row[1] += notional
+        row = None if by_market is None else by_market.get(market)
+        if row is None:
+            notional = mul(size, price)
+            row = [size, notional, 0, 0] if is_buy else [0, 0, size, notional]
+            if by_market is None:
+                self._exposure[trader] = {market: row}
             else:
-                row[2] += size
-                row[3] += notional
+                by_market[market] = row
+        elif is_buy:
+            row[0] += size
+            row[1] = add_mul(row[1], size, price)
+        else:
+            row[2] += size
+            row[3] = add_mul(row[3], size, price)
         if order.expiry:
             self.expiries.add(h, order.expiry, seq)
             if self.expiries.next_ms < self._next_due:
@@ -411,10 +411,10 @@ class EngineCore:
             row = by_market[market] = [0, 0, 0, 0]
         if is_buy:
             row[0] += size
-            row[1] += mul(size, price)
+            row[1] = add_mul(row[1], size, price)
         else:
             row[2] += size
-            row[3] += mul(size, price)
+            row[3] = add_mul(row[3], size, price)
 
     def _unexpose(self, trader: str, market: int, is_buy: bool, size: int, price: int
                   ) -> None:
@@ -428,10 +428,10 @@ class EngineCore:
         row = by_market[market]
         if is_buy:
             row[0] -= size
-            row[1] -= mul(size, price)
+            row[1] = sub_mul(row[1], size, price)
         else:
             row[2] -= size
-            row[3] -= mul(size, price)
+            row[3] = sub_mul(row[3], size, price)
         if not (row[0] or row[2]):
             del by_market[market]
             if not by_market:

@@ -9,9 +9,10 @@
  * or +infinity (ceil). The result is exactly what Python's int arithmetic gives: a
  * test holds them together on random and boundary values (tests/engine/test_wad_native.py).
  *
- * `perpx_sum3` (a +- b +- c) and `perpx_add_mul_wad_down` (t + floor(a b / 10**18))
- * fuse two operations of the ledger's fills and the pre-trade equity into one: a
- * CPython int operation is mostly the allocation of its result (~200 instructions).
+ * `perpx_sum3` (a +- b +- c), `perpx_add_mul` (t +- x y) and `perpx_add_mul_wad_down`
+ * (t + floor(a b / 10**18)) fuse two operations of the ledger's fills, the resting
+ * exposure and the pre-trade equity into one: a CPython int operation is mostly the
+ * allocation of its result (~200 instructions).
  *
  * `perpx_multiple_of` answers x % m == 0 the same way, for the tick and step checks.
  * Three more serve the order path's other big products (CPython multiplies two-digit
@@ -110,11 +111,17 @@ static inline PyObject *perpx_build(const uint64_t *q, int n, int neg) {
     Py_ssize_t nd = (Py_ssize_t)((bits + 29u) / 30u);
     PyLongObject *out = _PyLong_New(nd);
     if (out == NULL) return NULL;
+    /* a window of up to 93 bits: a limb joins it whenever fewer than 30 are left */
+    unsigned __int128 acc = 0;
+    int have = 0, next = 0;
     for (Py_ssize_t i = 0; i < nd; i++) {
-        unsigned bit = 30u * (unsigned)i, w = bit >> 6, s = bit & 63u;
-        uint64_t v = q[w] >> s;
-        if (s > 34u && (int)w + 1 < n) v |= q[w + 1] << (64u - s);
-        out->ob_digit[i] = (digit)(v & PyLong_MASK);
+        if (have < PyLong_SHIFT && next < n) {
+            acc |= (unsigned __int128)q[next++] << have;
+            have += 64;
+        }
+        out->ob_digit[i] = (digit)((uint64_t)acc & PyLong_MASK);
+        acc >>= PyLong_SHIFT;
+        have -= PyLong_SHIFT;
     }
     Py_SET_SIZE(out, neg ? -nd : nd);
     return (PyObject *)out;
@@ -343,6 +350,42 @@ static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObjec
     return perpx_build_i128(base + (neg ? -q : q));
 }
 
+/* t + x y (sub 0) or t - x y (sub 1), exactly, for |t| < 2**240 and |x|, |y| < 2**120
+ * (a resting side's notional and one order's size x price): one int built where Python
+ * builds the product and then the sum; None otherwise. */
+static inline PyObject *perpx_add_mul(PyObject *t, PyObject *x, PyObject *y, int sub) {
+    uint64_t a[4], p[4], xl, xh, yl, yh;
+    int tneg, xneg, yneg;
+    if (perpx_load(t, a, &tneg) < 0 || perpx_load2(x, &xl, &xh, &xneg) < 0
+        || perpx_load2(y, &yl, &yh, &yneg) < 0) Py_RETURN_NONE;
+    perpx_product2(xl, xh, yl, yh, p); /* < 2**240 */
+    int pneg = (xneg != yneg) != (sub != 0);
+    uint64_t r[4];
+    int neg;
+    if (tneg == pneg) { /* magnitudes add: below 2**241, no carry out of r[3] */
+        unsigned char c = 0;
+        for (int i = 0; i < 4; i++) {
+            unsigned __int128 s2 = (unsigned __int128)a[i] + p[i] + c;
+            r[i] = (uint64_t)s2;
+            c = (unsigned char)(s2 >> 64);
+        }
+        neg = tneg;
+    } else { /* the larger magnitude less the smaller, with the larger one's sign */
+        int cmp = 0;
+        for (int i = 3; i >= 0 && cmp == 0; i--)
+            if (a[i] != p[i]) cmp = a[i] > p[i] ? 1 : -1;
+        const uint64_t *big = cmp >= 0 ? a : p, *small = cmp >= 0 ? p : a;
+        unsigned char b = 0;
+        for (int i = 0; i < 4; i++) {
+            uint64_t d = big[i] - small[i] - b;
+            b = (unsigned char)(big[i] < small[i] || (big[i] == small[i] && b));
+            r[i] = d;
+        }
+        neg = cmp > 0 ? tneg : cmp < 0 ? pneg : 0;
+    }
+    return perpx_build(r, 4, neg);
+}
+
 /* a x b / 10**18 (b NULL: a / 10**18), rounded up if `up` else down (toward -inf/+inf);
  * None if an operand is out of the fast path's range. */
 static inline PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
@@ -424,6 +467,11 @@ static inline PyObject *perpx_sum3(PyObject *a, PyObject *b, PyObject *c, int sb
 
 static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObject *b) {
     (void)t; (void)a; (void)b;
+    Py_RETURN_NONE;
+}
+
+static inline PyObject *perpx_add_mul(PyObject *t, PyObject *x, PyObject *y, int sub) {
+    (void)t; (void)x; (void)y; (void)sub;
     Py_RETURN_NONE;
 }
 

@@ -9,6 +9,7 @@ cdef extern from "wad.h":
     object perpx_weighted_mean(object w1, object v1, object w2, object v2)
     object perpx_sum3(object a, object b, object c, int sb, int sc)
     object perpx_add_mul_wad_down(object t, object a, object b)
+    object perpx_add_mul(object t, object x, object y, int sub)
 
 cpdef object mul_wad_down(object x, object y)
 cpdef object mul_wad_up(object x, object y)
@@ -22,3 +23,5 @@ cpdef object add_add(object a, object b, object c)
 cpdef object add_sub(object a, object b, object c)
 cpdef object sub_sub(object a, object b, object c)
 cpdef object add_mul_wad_down(object t, object x, object y)
+cpdef object add_mul(object t, object x, object y)
+cpdef object sub_mul(object t, object x, object y)

@@ -145,6 +145,24 @@ def sub_sub(a: int, b: int, c: int) -> int:
     return a - b - c
 
 
+def add_mul(t: int, x: int, y: int) -> int:
+    """t + x * y exactly."""
+    if cython.compiled:
+        r = perpx_add_mul(t, x, y, 0)  # noqa: F821
+        if r is not None:
+            return r
+    return t + x * y
+
+
+def sub_mul(t: int, x: int, y: int) -> int:
+    """t - x * y exactly."""
+    if cython.compiled:
+        r = perpx_add_mul(t, x, y, 1)  # noqa: F821
+        if r is not None:
+            return r
+    return t - x * y
+
+
 def add_mul_wad_down(t: int, x: int, y: int) -> int:
     """t + floor(x * y / WAD)."""
     if cython.compiled:
