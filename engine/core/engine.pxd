@@ -39,7 +39,6 @@ cdef class EngineCore:
     @cython.locals(rec=OrderRecord)
     cpdef _accept(self, PlaceOrder cmd, Order order, h, rates, set used, ts, list out,
                   Book book)
-    @cython.locals(by_market=dict, row=list)
     cpdef _rest(self, h, Order order, size, Book book, seq)
     cpdef _use_nonce(self, Order order)
     cpdef _clamp_reduce_only(self, Order order, size)

@@ -294,22 +294,7 @@ class EngineCore:
         its market's; track its exposure and its expiry (`seq`: its record's)."""
         trader, market, is_buy, price = order.trader, order.market, order.is_buy, order.limit_price
         book.insert(h, trader, is_buy, price, size)
-        # the notionals are exact, WAD base x WAD quote
-        by_market = self._exposure.get(trader)
-        row = None if by_market is None else by_market.get(market)
-        if row is None:
-            notional = mul(size, price)
-            row = [size, notional, 0, 0] if is_buy else [0, 0, size, notional]
-            if by_market is None:
-                self._exposure[trader] = {market: row}
-            else:
-                by_market[market] = row
-        elif is_buy:
-            row[0] += size
-            row[1] = add_mul(row[1], size, price)
-        else:
-            row[2] += size
-            row[3] = add_mul(row[3], size, price)
+        self._expose(trader, market, is_buy, size, price)
         if order.expiry:
             self.expiries.add(h, order.expiry, seq)
             if self.expiries.next_ms < self._next_due:
@@ -402,14 +387,18 @@ class EngineCore:
         return out
 
     def _expose(self, trader: str, market: int, is_buy: bool, size: int, price: int) -> None:
-        """Add resting exposure: `size` (> 0) WAD base at WAD `price`."""
+        """Add resting exposure: `size` (> 0) WAD base at WAD `price` (the notionals are
+        exact, WAD base x WAD quote)."""
         by_market = self._exposure.get(trader)
-        if by_market is None:
-            by_market = self._exposure[trader] = {}
-        row = by_market.get(market)
-        if row is None:
-            row = by_market[market] = [0, 0, 0, 0]
-        if is_buy:
+        row = None if by_market is None else by_market.get(market)
+        if row is None:  # a new row holds the order alone
+            notional = mul(size, price)
+            row = [size, notional, 0, 0] if is_buy else [0, 0, size, notional]
+            if by_market is None:
+                self._exposure[trader] = {market: row}
+            else:
+                by_market[market] = row
+        elif is_buy:
             row[0] += size
             row[1] = add_mul(row[1], size, price)
         else:
