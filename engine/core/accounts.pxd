@@ -2,8 +2,8 @@
 # stay Python ints (WAD values exceed 64 bits); the layout saves the attribute lookups.
 cimport cython
 
-from engine.core.wad cimport (add_add, add_mul_wad_down, add_sub, mul_wad_down, mul_wad_up,
-                              sub_sub, weighted_mean)
+from engine.core.wad cimport (add_add, add_mul_wad_down, add_sub, closed_pnl, mul_wad_down,
+                              mul_wad_up, sub_sub, weighted_mean)
 
 from engine.core.value cimport Value
 
@@ -25,7 +25,7 @@ cdef class Ledger:
     @cython.locals(b_acct=Account, s_acct=Account, b_pos=Position, s_pos=Position,
                    insurance=Account)
     cpdef tuple fill(self, market, buyer, seller, size, price, buyer_fee, seller_fee,
-                     buyer_isolated, seller_isolated, bint report=*)
+                     buyer_isolated, seller_isolated, bint report=*, receives=*)
     @cython.locals(cache=dict, cell=list, oi=dict)
     cpdef _trade(self, account, Position pos, market, delta, price, isolated, grow)
     cpdef _reduce(self, Position pos, market, old, new, delta, price, isolated)

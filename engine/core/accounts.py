@@ -48,6 +48,7 @@ from engine.core.wad import (
     add_add,
     add_mul_wad_down,
     add_sub,
+    closed_pnl,
     mul_div,
     mul_wad_down,
     mul_wad_up,
@@ -348,12 +349,14 @@ class Ledger:
 
     def fill(self, market: int, buyer: str, seller: str, size: int, price: int,
              buyer_fee: int, seller_fee: int, buyer_isolated: bool, seller_isolated: bool,
-             report: bool = True) -> tuple[int, int, int, int, int, int, int] | None:
+             report: bool = True, receives: int | None = None
+             ) -> tuple[int, int, int, int, int, int, int] | None:
         """`apply_fill` without its argument checks, for a caller that guarantees them
         (the engine's matcher: known market, size and price > 0, buyer != seller).
         Returns (buyer realized, seller realized, buyer funding, seller funding, dust,
         buyer size after, seller size after), all WAD; None if not `report` (the
-        engine's matcher, which reads none of them: no tuple built per fill)."""
+        engine's matcher, which reads none of them: no tuple built per fill). `receives`:
+        mul_wad_down(size, price) if the caller has it (the matcher's fee notional)."""
         accounts = self.accounts
         b_acct = accounts.get(buyer)
         if b_acct is None:
@@ -378,7 +381,8 @@ class Ledger:
         else:
             s_funding = 0 if s_pos.last_index == index else \
                 self._settle_funding(seller, s_acct, market)
-        receives = mul_wad_down(size, price)  # rules.trade_cash: the seller's leg rounds down
+        if receives is None:  # rules.trade_cash: the seller's leg rounds down
+            receives = mul_wad_down(size, price)
         pays = mul_wad_up(size, price)  # the buyer's leg rounds up
         # each leg in one fused sum (compiled: one int built, not two)
         b_acct.cash = sub_sub(b_acct.cash, pays, buyer_fee)
@@ -455,17 +459,12 @@ class Ledger:
         """Reduce, close or flip `pos` from `old` to `new` (WAD base) at `price` (WAD):
         realize PnL on the closed part (returned, WAD quote), release isolated margin pro
         rata, and open a flipped remainder at `price`. The caller sets `pos.size`."""
-        closed = -delta if delta < 0 else delta
-        if old > 0:
-            if closed > old:
-                closed = old
-            realized = mul_wad_down(closed, price - pos.entry_price)  # floor
-        else:
-            if closed > -old:
-                closed = -old
-            realized = mul_wad_down(closed, pos.entry_price - price)  # floor
+        # floor(closed x (price - entry)) for a long, (entry - price) for a short, closed
+        # = min(|delta|, |old|)
+        realized = closed_pnl(old, delta, price, pos.entry_price)
         pos.realized_pnl += realized
         if pos.isolated:
+            closed = min(abs(delta), abs(old))
             pos.isolated_margin = mul_div(pos.isolated_margin, abs(old) - closed, abs(old),
                                           Rounding.DOWN)
         if new == 0:

@@ -499,12 +499,12 @@ class EngineCore:
             maker_fee = mul_wad_up(notional, rate)
             taker_fee = 0 if liquidation else mul_wad_up(notional, taker_rate)
             maker_isolated = (maker_order.flags & FLAG_ISOLATED) != 0
-            if is_buy:
+            if is_buy:  # the seller receives the notional (rules.trade_cash): pass it on
                 ledger.fill(market, taker, maker, size, price, taker_fee, maker_fee,
-                            taker_isolated, maker_isolated, False)
+                            taker_isolated, maker_isolated, False, notional)
             else:
                 ledger.fill(market, maker, taker, size, price, maker_fee, taker_fee,
-                            maker_isolated, taker_isolated, False)
+                            maker_isolated, taker_isolated, False, notional)
             if liquidation:
                 taker_fee = self._charge_liquidation_fee(taker, market, size, price)
             maker_rec.filled += size

@@ -11,7 +11,8 @@
  *
  * `perpx_sum3` (a +- b +- c), `perpx_add_mul` (t +- x y) and `perpx_add_mul_wad_down`
  * (t + floor(a b / 10**18)) fuse two operations of the ledger's fills, the resting
- * exposure and the pre-trade equity into one: a CPython int operation is mostly the
+ * exposure and the pre-trade equity into one, `perpx_closed_pnl` the four of a
+ * reduction's realized PnL: a CPython int operation is mostly the
  * allocation of its result (~200 instructions).
  *
  * `perpx_multiple_of` answers x % m == 0 the same way, for the tick and step checks.
@@ -386,6 +387,27 @@ static inline PyObject *perpx_add_mul(PyObject *t, PyObject *x, PyObject *y, int
     return perpx_build(r, 4, neg);
 }
 
+/* floor(min(|delta|, |old|) x (price - entry) / 10**18) for old > 0, with (entry -
+ * price) for old < 0: the PnL a reduction of a position of `old` by `delta` realizes at
+ * `price` against its `entry`; for operands below 2**120 in magnitude (the price gap
+ * too); None otherwise. */
+static inline PyObject *perpx_closed_pnl(PyObject *old, PyObject *delta, PyObject *price,
+                                         PyObject *entry) {
+    __int128 o, d, p, e;
+    if (perpx_load_i128(old, &o) < 0 || perpx_load_i128(delta, &d) < 0
+        || perpx_load_i128(price, &p) < 0 || perpx_load_i128(entry, &e) < 0) Py_RETURN_NONE;
+    unsigned __int128 closed = (unsigned __int128)(d < 0 ? -d : d);
+    unsigned __int128 held = (unsigned __int128)(o < 0 ? -o : o);
+    if (held < closed) closed = held;
+    __int128 gap = o > 0 ? p - e : e - p;
+    unsigned __int128 mag = (unsigned __int128)(gap < 0 ? -gap : gap);
+    if ((closed >> 120) || (mag >> 120)) Py_RETURN_NONE;
+    uint64_t q2[3];
+    int neg = perpx_muldiv_short((uint64_t)closed, (uint64_t)(closed >> 64), 0, (uint64_t)mag,
+                                 (uint64_t)(mag >> 64), gap < 0, 0, q2);
+    return perpx_build(q2, 3, neg);
+}
+
 /* a x b / 10**18 (b NULL: a / 10**18), rounded up if `up` else down (toward -inf/+inf);
  * None if an operand is out of the fast path's range. */
 static inline PyObject *perpx_muldiv_wad(PyObject *a, PyObject *b, int up) {
@@ -472,6 +494,12 @@ static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObjec
 
 static inline PyObject *perpx_add_mul(PyObject *t, PyObject *x, PyObject *y, int sub) {
     (void)t; (void)x; (void)y; (void)sub;
+    Py_RETURN_NONE;
+}
+
+static inline PyObject *perpx_closed_pnl(PyObject *old, PyObject *delta, PyObject *price,
+                                         PyObject *entry) {
+    (void)old; (void)delta; (void)price; (void)entry;
     Py_RETURN_NONE;
 }
 

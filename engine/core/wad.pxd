@@ -10,6 +10,7 @@ cdef extern from "wad.h":
     object perpx_sum3(object a, object b, object c, int sb, int sc)
     object perpx_add_mul_wad_down(object t, object a, object b)
     object perpx_add_mul(object t, object x, object y, int sub)
+    object perpx_closed_pnl(object old, object delta, object price, object entry)
 
 cpdef object mul_wad_down(object x, object y)
 cpdef object mul_wad_up(object x, object y)
@@ -25,3 +26,4 @@ cpdef object sub_sub(object a, object b, object c)
 cpdef object add_mul_wad_down(object t, object x, object y)
 cpdef object add_mul(object t, object x, object y)
 cpdef object sub_mul(object t, object x, object y)
+cpdef object closed_pnl(object old, object delta, object price, object entry)

@@ -163,6 +163,18 @@ def sub_mul(t: int, x: int, y: int) -> int:
     return t - x * y
 
 
+def closed_pnl(old: int, delta: int, price: int, entry: int) -> int:
+    """floor(min(|delta|, |old|) * (price - entry) / WAD) for old > 0 (a long), with
+    (entry - price) for old < 0: the PnL realized when a position of `old` WAD base
+    entered at `entry` is reduced by `delta` at `price` (WAD quote)."""
+    if cython.compiled:
+        r = perpx_closed_pnl(old, delta, price, entry)  # noqa: F821
+        if r is not None:
+            return r
+    closed = min(abs(delta), abs(old))
+    return closed * (price - entry if old > 0 else entry - price) // WAD
+
+
 def add_mul_wad_down(t: int, x: int, y: int) -> int:
     """t + floor(x * y / WAD)."""
     if cython.compiled:

@@ -1,8 +1,8 @@
 """The WAD product/quotient helpers (engine/core/wad.py) give Python's int arithmetic.
 
 Compiled (make native), `mul_wad_down/up`, `div_wad_down/up`, `mul`, `compare_mul`,
-`weighted_mean`, the fused sums `add_add` / `add_sub` / `sub_sub`, `add_mul` / `sub_mul`
-and `add_mul_wad_down` take wad.h's C path for operands below 2**240 (weighted_mean: weights
+`weighted_mean`, the fused sums `add_add` / `add_sub` / `sub_sub`, `add_mul` / `sub_mul`,
+`add_mul_wad_down` and `closed_pnl` take wad.h's C path for operands below 2**240 (weighted_mean: weights
 summing below 2**64; the fused ones: operands below 2**120) and fall back to Python ints above; interpreted, they are
 the Python expressions themselves. The expected values here are written with Python
 ints (floor `//`, ceil as -((-n) // d)), never with the helpers, so both modes are
@@ -16,7 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.core import NATIVE, nativeinfo, wad
-from engine.core.wad import (WAD, add_add, add_mul, add_mul_wad_down, add_sub, compare_mul,
+from engine.core.wad import (WAD, add_add, add_mul, add_mul_wad_down, add_sub, closed_pnl,
+                             compare_mul,
                              div_wad_down, div_wad_up, mul, mul_wad_down, mul_wad_up,
                              multiple_of, sub_mul, sub_sub, weighted_mean)
 
@@ -225,3 +226,35 @@ def test_add_mul_and_sub_mul__worked_numbers():
     assert sub_mul(6_998 * WAD * WAD, 3 * WAD // 2, 2_000 * WAD) == notional
     assert sub_mul(notional, 2 * WAD, 1_999 * WAD) is 0  # noqa: F632  # the cached 0
     assert sub_mul(1, 2, 3) == -5 and add_mul(-5, 2, 3) == 1
+
+
+def _closed(old: int, delta: int, price: int, entry: int) -> int:
+    closed = min(abs(delta), abs(old))
+    return _floor(closed * (price - entry if old > 0 else entry - price))
+
+
+@pytest.mark.parametrize("old", [v for v in SUM_EDGES if v])
+def test_closed_pnl__edge_values__equal_python_floor(old):
+    # every operand and the price gap at the 2**120 boundary of the C path, both sides
+    for delta in (1, -1, 2**60, -(2**119), 2**120, -(2**121)):
+        for price, entry in ((2_000 * WAD, 1_999 * WAD + 1), (1, 2**120 - 1), (2**120 - 1, 1),
+                             (2**119, 2**119 + 2**118), (2**121, 3), (WAD, WAD)):
+            assert closed_pnl(old, delta, price, entry) == _closed(old, delta, price, entry), \
+                (old, delta, price, entry)
+
+
+@given(ints, ints, st.integers(0, 2**125), st.integers(0, 2**125))
+def test_closed_pnl__random_values__equal_python_floor(old, delta, price, entry):
+    if old:
+        got = closed_pnl(old, delta, price, entry)
+        assert got == _closed(old, delta, price, entry) and type(got) is int
+
+
+def test_closed_pnl__worked_numbers():
+    # a 2 base long entered at 2,000 sells 0.5 at 2,010.000000000000000001: 5 + a
+    # half wei, floored
+    assert closed_pnl(2 * WAD, -WAD // 2, 2_010 * WAD + 1, 2_000 * WAD) == 5 * WAD
+    # the same short buying back 3 (more than it holds: 2 close) at 1,990: 20 profit
+    assert closed_pnl(-2 * WAD, 3 * WAD, 1_990 * WAD, 2_000 * WAD) == 20 * WAD
+    # a loss floors away from zero: -0.5 base x 1 wei = -0.5 wei -> -1 wei
+    assert closed_pnl(WAD, -WAD // 2, 2_000 * WAD, 2_000 * WAD + 1) == -1
