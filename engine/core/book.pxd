@@ -4,8 +4,15 @@
 
 cimport cython
 
+from engine.core.value cimport Value
+
 # the slots of a price level [head order, tail order, total size]: C constants
 cdef Py_ssize_t HEAD, TAIL, TOTAL
+
+cdef class Match(Value):
+    cdef readonly object maker_id, maker_trader, price, size, maker_remaining
+
+cpdef Match _match(maker_id, maker_trader, price, size, maker_remaining)
 
 cdef class Resting:
     cdef public object order_id

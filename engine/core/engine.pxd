@@ -9,7 +9,7 @@ from engine.core.events cimport (cancel_rejected, order_accepted, order_cancelle
 
 from engine.core cimport risk
 from engine.core.accounts cimport Ledger
-from engine.core.book cimport Book, Resting
+from engine.core.book cimport Book, Match, Resting
 from engine.core.commands cimport CancelOrder, PlaceOrder
 from engine.core.orders cimport Order
 from engine.core.registry cimport OrderRegistry
@@ -51,7 +51,7 @@ cdef class EngineCore:
     @cython.locals(order=Order, book=Book, resting=Resting)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
     @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger, orders=OrderRegistry,
-                   rates=dict, fills=dict)
+                   rates=dict, fills=dict, match=Match)
     cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
                           liquidation)
     @cython.locals(rec=OrderRecord, order=Order)

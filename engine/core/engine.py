@@ -485,8 +485,8 @@ class EngineCore:
         filled = 0
         seq = self._seq
         for match in matches:
-            # a Match is a tuple subclass: unpacked as a tuple (compiled: no iterator)
-            maker_hash, maker, price, size, maker_left = cython.cast(tuple, match)
+            maker_hash, maker, price = match.maker_id, match.maker_trader, match.price
+            size, maker_left = match.size, match.maker_remaining
             maker_rec = orders[maker_hash]
             maker_order = maker_rec.order
             notional = mul_wad_down(size, price)
