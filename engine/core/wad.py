@@ -114,8 +114,9 @@ def compare_mul(a: int, b: int, c: int) -> int:
     return (a > p) - (a < p)
 
 
-# Two additions fused into one (compiled: operands below 2**120 build one int, not two):
-# the fills' cash and fee legs and the pre-trade equity sum.
+# Two or more operations fused into one (compiled: one int built where Python builds
+# one per operation): the fills' cash, fee and open-interest legs, the resting
+# notionals, a reduction's realized PnL and the pre-trade equity sum.
 
 
 def add_add(a: int, b: int, c: int) -> int:
