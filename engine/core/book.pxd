@@ -14,6 +14,9 @@ cdef class Match(Value):
 
 cpdef Match _match(maker_id, maker_trader, price, size, maker_remaining)
 
+@cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t)
+cpdef Py_ssize_t _bisect_left(list keys, key) except -1
+
 cdef class Resting:
     cdef public object order_id
     cdef public object trader
@@ -54,3 +57,6 @@ cdef class Book:
     @cython.locals(prev=Resting, nxt=Resting, level=list)
     cpdef _unlink(self, Resting order)
     cpdef _check_new_level(self, is_buy, price)
+    cpdef _add_key(self, is_buy, key)
+    cpdef _drop_level(self, is_buy, price)
+    cpdef _set_keys(self, is_buy, keys)

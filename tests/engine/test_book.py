@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import pickle
 from copy import deepcopy
 
 import hypothesis.strategies as st
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from sortedcontainers import SortedList
@@ -175,6 +176,17 @@ def test_insert__many_deep_levels__keys_move_to_sorted_list_and_back() -> None:
     assert book.fillable(TAKER, True, 105 * WAD, 10 * WAD) == 3 * WAD
     book.cancel(oid(4_999))
     assert book.depth(1_000)[1][-1] == (1_099 * WAD, WAD)
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.integers(-2**200, 2**200), max_size=40, unique=True),
+       key=st.integers(-2**200, 2**200))
+def test_bisect_left__any_sorted_keys__same_index_as_the_builtin(keys: list[int], key: int
+                                                               ) -> None:
+    keys.sort()  # the book's keys: unique, sorted; negated ask prices are negative
+    assert book_module._bisect_left(keys, key) == bisect.bisect_left(keys, key)
+    for present in keys:
+        assert book_module._bisect_left(keys, present) == bisect.bisect_left(keys, present)
 
 
 def test_cancel__deep_level_of_a_side_built_by_new_bests__keys_move_to_sorted_list() -> None:
