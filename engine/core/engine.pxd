@@ -15,6 +15,9 @@ from engine.core.orders cimport Order
 from engine.core.registry cimport OrderRegistry
 from engine.core.views cimport OrderRecord
 
+# the order path's flag bits (engine.py), C constants
+cdef long POST_ONLY, REDUCE_ONLY, ISOLATED, FOK, NON_RESTING, NOT_ISOLATED
+
 cdef class Lane:
     cdef public Book book
     cdef public object step_size, tick_size
@@ -36,22 +39,23 @@ cdef class EngineCore:
     cpdef tuple fee_rates(self, account, market)
     @cython.locals(used=set, lane=Lane)
     cpdef _place(self, PlaceOrder cmd, ts, list out)
-    @cython.locals(rec=OrderRecord)
+    @cython.locals(rec=OrderRecord, bits=cython.long)
     cpdef _accept(self, PlaceOrder cmd, Order order, h, rates, set used, ts, list out,
                   Book book)
-    cpdef _rest(self, h, Order order, size, Book book, seq)
+    cpdef _rest(self, h, Order order, size, Book book, seq, dict exposure)
     cpdef _use_nonce(self, Order order)
     cpdef _clamp_reduce_only(self, Order order, size)
-    @cython.locals(book=Book)
+    @cython.locals(book=Book, flags=cython.long)
     cpdef _pre_trade(self, Order order, size)
-    @cython.locals(by_market=dict, row=list)
     cpdef _expose(self, trader, market, bint is_buy, size, price)
+    @cython.locals(row=list)
+    cpdef _expose_in(self, dict by_market, trader, market, bint is_buy, size, price)
     @cython.locals(by_market=dict, row=list)
     cpdef _unexpose(self, trader, market, bint is_buy, size, price)
-    @cython.locals(order=Order, book=Book, resting=Resting)
+    @cython.locals(order=Order, book=Book, resting=Resting, flags=cython.long, can_rest=bint)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
     @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger, orders=OrderRegistry,
-                   rates=dict, fills=dict, match=Match)
+                   rates=dict, fills=dict, match=Match, bits=cython.long)
     cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
                           liquidation)
     @cython.locals(rec=OrderRecord, order=Order)

@@ -82,7 +82,15 @@ from engine.core.wad import WAD, add_mul, mul, mul_wad_down, mul_wad_up, multipl
 # class goes through its metaclass on every read (~900 instructions compiled)
 UNKNOWN_ORDER = int(RejectCode.UNKNOWN_ORDER)
 NOT_ORDER_OWNER = int(RejectCode.NOT_ORDER_OWNER)
-NOT_ISOLATED = ~FLAG_ISOLATED  # every flag but isolated (a constant: ~ is not free compiled)
+# The flag bits the order path tests. Compiled they are C longs (engine.pxd), tested
+# against an order's flags read once into a C long: one AND each, where a Python int
+# AND and its truth test cost a call each.
+POST_ONLY = FLAG_POST_ONLY
+REDUCE_ONLY = FLAG_REDUCE_ONLY
+ISOLATED = FLAG_ISOLATED
+FOK = FLAG_FOK
+NON_RESTING = FLAGS_NON_RESTING
+NOT_ISOLATED = ~FLAG_ISOLATED  # every flag but isolated
 # deque.append as a method descriptor: `_registered` and a FillHistory are deques, and a
 # compiled `d.append(x)` on an untyped object looks the method up by name on every call
 _append = deque.append
@@ -249,9 +257,10 @@ class EngineCore:
         order (`used`: the trader's spent nonces, None if none yet; `book`: its market's)."""
         trader, market, flags = order.trader, order.market, order.flags
         is_buy, limit = order.is_buy, order.limit_price
-        if flags & FLAG_POST_ONLY:
+        bits = flags  # compiled: a C long (the flags of a well-formed order are < 256)
+        if bits & POST_ONLY:
             maker = True
-        elif flags & FLAGS_NON_RESTING:
+        elif bits & NON_RESTING:
             maker = False
         else:  # a resting-capable limit order is charged as maker unless it crosses now
             maker = not book.would_cross(is_buy, limit)
@@ -260,11 +269,12 @@ class EngineCore:
             bad = check_fee_cap(order, rate, "maker" if maker else "taker")
             return self._reject(out, ts, h, trader, bad[0], bad[1])  # type: ignore[index]
         size = order.size
-        if flags & NOT_ISOLATED:  # reduce-only, post-only, IOC, FOK: their book checks too
+        exposure = self._exposure.get(trader)
+        if bits & NOT_ISOLATED:  # reduce-only, post-only, IOC, FOK: their book checks too
             bad = self._pre_trade(order, size)
         else:  # a plain limit order: the margin check alone (what _pre_trade ends with)
             code = risk.checked_with_cache(self.ledger, trader, market, is_buy, size, limit,
-                                           self._exposure.get(trader))
+                                           exposure)
             bad = None if code is None else self._margin_rejection(code, trader, market, size,
                                                                    limit)
         if bad is not None:
@@ -283,18 +293,20 @@ class EngineCore:
             used.add(order.nonce)
         out.append(order_accepted(seq, ts, h, trader, market, is_buy, size, limit, 0, flags,
                                  False))
-        if flags & FLAG_REDUCE_ONLY:
+        if bits & REDUCE_ONLY:
             size = risk.reduce_only_size(self.ledger, trader, market, is_buy, size)
         elif maker:  # it cannot trade now (checked above): rest it whole, skip the matcher
-            return self._rest(h, order, size, book, seq)
+            return self._rest(h, order, size, book, seq, exposure)
         self._execute(h, rec, size, ts, out)
 
-    def _rest(self, h: bytes, order: Order, size: int, book: Book, seq: int) -> None:
+    def _rest(self, h: bytes, order: Order, size: int, book: Book, seq: int,
+              exposure: dict[int, list[int]] | None) -> None:
         """Rest `size` WAD base of an accepted GTC order that crosses nothing in `book`,
-        its market's; track its exposure and its expiry (`seq`: its record's)."""
+        its market's; track its exposure and its expiry (`seq`: its record's; `exposure`:
+        the trader's entry of `_exposure`, None if it has none)."""
         trader, market, is_buy, price = order.trader, order.market, order.is_buy, order.limit_price
         book.insert(h, trader, is_buy, price, size)
-        self._expose(trader, market, is_buy, size, price)
+        self._expose_in(exposure, trader, market, is_buy, size, price)
         if order.expiry:
             self.expiries.add(h, order.expiry, seq)
             if self.expiries.next_ms < self._next_due:
@@ -316,28 +328,28 @@ class EngineCore:
     def _pre_trade(self, order: Order, size: int) -> tuple[RejectCode, str] | None:
         """Reduce-only, book (3xxx) and margin (2xxx) checks of an order about to trade."""
         trader, market, is_buy, limit = order.trader, order.market, order.is_buy, order.limit_price
-        flags = order.flags
-        if flags & FLAG_REDUCE_ONLY:
+        flags = order.flags  # compiled: a C long (engine.pxd)
+        if flags & REDUCE_ONLY:
             size = self._clamp_reduce_only(order, size)
             if size == 0:
                 return (RejectCode.REDUCE_ONLY_WOULD_INCREASE,
                         "flags: reduce-only (1) order on the side that would open or increase "
                         "the position")
         book = self.books[market]
-        if flags & FLAG_POST_ONLY:
+        if flags & POST_ONLY:
             if book.would_cross(is_buy, limit):
                 best = book.best_ask() if is_buy else book.best_bid()
                 return (RejectCode.POST_ONLY_WOULD_CROSS,
                         f"limit_price: {limit} would cross the best {'ask' if is_buy else 'bid'} "
                         f"{best}; post-only orders must rest")
-        elif flags & FLAG_FOK:
+        elif flags & FOK:
             can = book.fillable(trader, is_buy, limit, size)
             if can < size:
                 return (RejectCode.FOK_NOT_FILLABLE,
                         f"size: only {can} of {size} is fillable within limit_price {limit}")
-        elif flags & FLAGS_NON_RESTING and not book.can_take(trader, is_buy, limit):
+        elif flags & NON_RESTING and not book.can_take(trader, is_buy, limit):
             return self._nothing_to_take(book, trader, is_buy, limit)
-        if flags & FLAG_REDUCE_ONLY:
+        if flags & REDUCE_ONLY:
             return None  # never increases exposure; the margin check is not needed
         code = risk.checked_with_cache(self.ledger, trader, market, is_buy, size, limit,
                                        self._exposure.get(trader))
@@ -389,7 +401,12 @@ class EngineCore:
     def _expose(self, trader: str, market: int, is_buy: bool, size: int, price: int) -> None:
         """Add resting exposure: `size` (> 0) WAD base at WAD `price` (the notionals are
         exact, WAD base x WAD quote)."""
-        by_market = self._exposure.get(trader)
+        self._expose_in(self._exposure.get(trader), trader, market, is_buy, size, price)
+
+    def _expose_in(self, by_market: dict[int, list[int]] | None, trader: str, market: int,
+                   is_buy: bool, size: int, price: int) -> None:
+        """`_expose` with the trader's entry of `_exposure` already looked up (None if
+        it has none)."""
         row = None if by_market is None else by_market.get(market)
         if row is None:  # a new row holds the order alone
             notional = mul(size, price)
@@ -432,8 +449,8 @@ class EngineCore:
         Returns the size filled."""
         order = rec.order
         trader, market, is_buy, limit = order.trader, order.market, order.is_buy, order.limit_price
-        flags = order.flags
-        can_rest = not flags & FLAGS_NON_RESTING
+        flags = order.flags  # compiled: a C long (engine.pxd)
+        can_rest = not flags & NON_RESTING
         book = self.books[market]
         matches, stp = book.match(trader, is_buy, limit, size)
         for resting in stp:
@@ -443,7 +460,7 @@ class EngineCore:
             filled = self._settle_matches(market, h, order, matches, ts, out, False)
             rec.filled += filled
         left = order.size - rec.filled if can_rest else size - filled
-        if flags & FLAG_REDUCE_ONLY and can_rest:
+        if flags & REDUCE_ONLY and can_rest:
             left = self._clamp_reduce_only(order, left)
         if left <= 0:
             rec.status = FILLED if rec.filled else CANCELLED
@@ -456,7 +473,7 @@ class EngineCore:
                 self.expiries.add(h, order.expiry, rec.seq)
                 if self.expiries.next_ms < self._next_due:
                     self._next_due = self.expiries.next_ms
-            if flags & FLAG_REDUCE_ONLY:
+            if flags & REDUCE_ONLY:
                 # rested without a margin check: its exposure is not in the cached bound
                 self.ledger.risk_cache.pop(trader, None)
                 self._reduce_only.setdefault((trader, market), []).append(h)
@@ -498,7 +515,8 @@ class EngineCore:
                 rate = maker_order.max_fee_rate
             maker_fee = mul_wad_up(notional, rate)
             taker_fee = 0 if liquidation else mul_wad_up(notional, taker_rate)
-            maker_isolated = (maker_order.flags & FLAG_ISOLATED) != 0
+            bits = maker_order.flags  # compiled: a C long (engine.pxd)
+            maker_isolated = (bits & ISOLATED) != 0
             if is_buy:  # the seller receives the notional (rules.trade_cash): pass it on
                 ledger.fill(market, taker, maker, size, price, taker_fee, maker_fee,
                             taker_isolated, maker_isolated, False, notional)
