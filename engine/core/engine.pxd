@@ -50,7 +50,7 @@ cdef class EngineCore:
     cpdef _expose(self, trader, market, bint is_buy, size, price)
     @cython.locals(row=list)
     cpdef _expose_in(self, dict by_market, trader, market, bint is_buy, size, price)
-    @cython.locals(by_market=dict, row=list)
+    @cython.locals(row=list)
     cpdef _unexpose(self, trader, market, bint is_buy, size, price)
     @cython.locals(order=Order, book=Book, resting=Resting, flags=cython.long, can_rest=bint)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)

@@ -198,6 +198,10 @@ def test_pre_trade_check_exposure__2000_seeded_cases__same_answer_as_pre_trade_c
         got = pre_trade_check_exposure(ledger, TRADER, market, is_buy, size, price,
                                        exposure or None, fee)
         assert got == expected
+        # the engine keeps a row at zeros once its orders are gone: read as no row
+        zeroed = {m: exposure.get(m, [0, 0, 0, 0]) for m in (ETH, BTC)}
+        assert pre_trade_check_exposure(ledger, TRADER, market, is_buy, size, price,
+                                        zeroed, fee) == expected
         answers.add(expected)
     # the cases reach every outcome, so the comparison is not vacuous
     assert answers == {None, RejectCode.INSUFFICIENT_MARGIN, RejectCode.NO_MARK_PRICE}
