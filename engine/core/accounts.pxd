@@ -23,11 +23,11 @@ cdef class Ledger:
     cdef public set dirty
 
     @cython.locals(b_acct=Account, s_acct=Account, b_pos=Position, s_pos=Position,
-                   insurance=Account)
+                   oi=dict)
     cpdef tuple fill(self, market, buyer, seller, size, price, buyer_fee, seller_fee,
                      buyer_isolated, seller_isolated, bint report=*, receives=*)
-    @cython.locals(cache=dict, cell=list, oi=dict)
-    cpdef _trade(self, account, Position pos, market, delta, price, isolated, grow)
+    @cython.locals(cache=dict, cell=list)
+    cpdef _trade(self, account, Position pos, market, size, bint is_buy, price, isolated, grow)
     cpdef _reduce(self, Position pos, market, old, new, delta, price, isolated)
     @cython.locals(pos=Position)
     cpdef _settle_funding(self, account, Account acct, market)

@@ -388,54 +388,63 @@ class Ledger:
         b_acct.cash = sub_sub(b_acct.cash, pays, buyer_fee)
         s_acct.cash = add_sub(s_acct.cash, receives, seller_fee)
         self.fee_pool = add_add(self.fee_pool, buyer_fee, seller_fee)
-        insurance = accounts[INSURANCE]
         # no dust when size x price is a whole WAD multiple (whole ticks x steps): a
         # comparison, not a subtraction
         dust = 0 if pays == receives else pays - receives
         if dust:
-            insurance.cash += dust
+            accounts[INSURANCE].cash += dust
         # what each side's cached pre-trade bound grows by: size_margin (|delta| is `size`
         # on both sides), only if a bound is cached
         grow = self.size_margin(market, size) if self.risk_cache else 0
-        b_real = self._trade(buyer, b_pos, market, size, price, buyer_isolated, grow)
-        s_real = self._trade(seller, s_pos, market, -size, price, seller_isolated, grow)
+        b_old, s_old = b_pos.size, s_pos.size
+        b_real = self._trade(buyer, b_pos, market, size, True, price, buyer_isolated, grow)
+        s_real = self._trade(seller, s_pos, market, size, False, price, seller_isolated, grow)
+        # open interest counts the long side: the buyer's long part grows by `up`, the
+        # seller's shrinks by `down`; both are `size` when a long sells to a long (or to a
+        # flat buyer): no change, no update
+        b_new, s_new = b_pos.size, s_pos.size
+        up = size if b_old >= 0 else (b_new if b_new > 0 else 0)
+        down = size if s_new >= 0 else (s_old if s_old > 0 else 0)
+        if up is not down:
+            oi = self.open_interest
+            oi[market] = add_sub(oi[market], up, down)
         dirty = self.dirty
         dirty.add(buyer)
         dirty.add(seller)
         # INSURANCE is not marked: the liquidation index never keys the insurance account
         pool = self.funding_pool
         if pool[market] and self.open_interest[market] == 0:
-            insurance.cash += pool[market]
+            accounts[INSURANCE].cash += pool[market]
             pool[market] = 0
         if not report:
             return None
         return b_real, s_real, b_funding, s_funding, dust, b_pos.size, s_pos.size
 
-    def _trade(self, account: str, pos: Position, market: int, delta: int, price: int,
-               isolated: bool, grow: int) -> int:
-        """Apply a signed size change (WAD base) at price (WAD) to the account's position
-        `pos` in the market (size 0 if flat or never held); returns the realized PnL
-        (WAD quote). `grow` (WAD quote) is what the account's cached pre-trade bound rises
-        by."""
+    def _trade(self, account: str, pos: Position, market: int, size: int, is_buy: bool,
+               price: int, isolated: bool, grow: int) -> int:
+        """Apply a buy (is_buy) or a sell of `size` (WAD base, > 0) at price (WAD) to the
+        account's position `pos` in the market (size 0 if flat or never held); returns
+        the realized PnL (WAD quote). `grow` (WAD quote) is what the account's cached
+        pre-trade bound rises by. Open interest is the caller's (`fill`)."""
         was_isolated = pos.isolated
         old = pos.size
-        new = old + delta
+        new = old + size if is_buy else old - size
         realized = 0
         if old == 0:  # open
             pos.isolated = isolated
             pos.entry_price = price
             if isolated:
-                pos.isolated_margin += rules.margin_requirement(delta, price,
+                pos.isolated_margin += rules.margin_requirement(size, price,
                                                                 self.markets[market].imf)
             self.holders[market][account] = pos
-        elif (old > 0) is (delta > 0):  # increase (the two bools compared as pointers)
-            # (|old| x entry + |delta| x price) // |new|, |new| = |old| + |delta|
-            pos.entry_price = weighted_mean(old, pos.entry_price, delta, price)
+        elif (old > 0) if is_buy else (old < 0):  # increase
+            # (|old| x entry + size x price) // |new|, |new| = |old| + size
+            pos.entry_price = weighted_mean(old, pos.entry_price, size, price)
             if was_isolated:
-                pos.isolated_margin += rules.margin_requirement(delta, price,
+                pos.isolated_margin += rules.margin_requirement(size, price,
                                                                 self.markets[market].imf)
-        else:  # reduce, close or flip
-            realized = self._reduce(pos, market, old, new, delta, price, isolated)
+        else:  # reduce, close or flip (_reduce reads |delta| only: size will do)
+            realized = self._reduce(pos, market, old, new, size, price, isolated)
             if new == 0:
                 self.holders[market].pop(account, None)
         pos.size = new
@@ -446,12 +455,6 @@ class Ledger:
                 del cache[account]
             else:
                 cell[0] = cell[0] + grow
-        # open interest counts the long side
-        oi = self.open_interest
-        if old > 0:
-            oi[market] = add_sub(oi[market], new if new > 0 else 0, old)
-        elif new > 0:
-            oi[market] += new
         return realized
 
     def _reduce(self, pos: Position, market: int, old: int, new: int, delta: int, price: int,
