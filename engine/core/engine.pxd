@@ -11,6 +11,7 @@ from engine.core cimport risk
 from engine.core.accounts cimport Ledger
 from engine.core.book cimport Book, Match, Resting
 from engine.core.commands cimport CancelOrder, PlaceOrder
+from engine.core.fills cimport FillHistory
 from engine.core.orders cimport Order
 from engine.core.registry cimport OrderRegistry
 from engine.core.views cimport OrderRecord
@@ -55,7 +56,8 @@ cdef class EngineCore:
     @cython.locals(order=Order, book=Book, resting=Resting, flags=cython.long, can_rest=bint)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
     @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger, orders=OrderRegistry,
-                   rates=dict, fills=dict, match=Match, bits=cython.long)
+                   rates=dict, fills=dict, match=Match, bits=cython.long,
+                   history=FillHistory, taker_history=FillHistory)
     cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
                           liquidation)
     @cython.locals(rec=OrderRecord, order=Order)

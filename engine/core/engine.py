@@ -91,8 +91,8 @@ ISOLATED = FLAG_ISOLATED
 FOK = FLAG_FOK
 NON_RESTING = FLAGS_NON_RESTING
 NOT_ISOLATED = ~FLAG_ISOLATED  # every flag but isolated
-# deque.append as a method descriptor: `_registered` and a FillHistory are deques, and a
-# compiled `d.append(x)` on an untyped object looks the method up by name on every call
+# deque.append as a method descriptor: `_registered` is a deque, and a compiled
+# `d.append(x)` on an untyped object looks the method up by name on every call
 _append = deque.append
 
 @cython.cclass
@@ -538,12 +538,12 @@ class EngineCore:
             history = fills.get(maker)  # both histories keep the event itself
             if history is None:
                 history = fills[maker] = FillHistory()
-            _append(history, trade)
+            history.add(trade)
             if taker_history is None:
                 taker_history = fills.get(taker)
                 if taker_history is None:
                     taker_history = fills[taker] = FillHistory()
-            _append(taker_history, trade)
+            taker_history.add(trade)
         self._seq = seq
         reduce_only = self._reduce_only
         if reduce_only:

@@ -12,7 +12,8 @@ from collections import deque
 import pytest
 
 from engine.core.commands import CancelAll, CancelOrder, SetStake, Tick
-from engine.core.engine import Engine, FillHistory
+from engine.core.engine import Engine
+from engine.core.fills import FillHistory
 from engine.core.events import (
     OrderAccepted,
     OrderCancelled,
