@@ -160,14 +160,15 @@ class Ledger:
         # accounts whose cash or positions changed since the liquidation index last looked
         self.dirty: set[str] = set()
         self.liq_index: Any = None  # owned by engine.core.liquidation
-        # account -> [R], R an upper bound of the initial margin of its worst case
-        # (positions and resting orders), WAD quote, in a one-item list updated in place
-        # (no dict store per fill): the engine's pre-trade fast path
-        # (engine.core.risk.checked_with_cache). Not state. A mark change clears it; a
-        # fill of q in a cross position raises the bound by margin_requirement(q, mark,
-        # IMF) (the worst case grows by at most q); one touching an isolated position
-        # drops the account's entry.
-        self.risk_cache: dict[str, list[int]] = {}
+        # account -> [R, E]: R an upper bound of the initial margin of its worst case
+        # (positions and resting orders), E its exact cross equity or None if not known,
+        # WAD quote, in a list updated in place (no dict store per fill): the engine's
+        # pre-trade fast path (engine.core.risk.checked_with_cache). Not state. A mark
+        # change or a funding step clears it; a fill of q in a cross position raises R
+        # by margin_requirement(q, mark, IMF) (the worst case grows by at most q) and
+        # forgets E; one touching an isolated position, or any other change of the
+        # account's cash (`cash_changed`), drops the account's entry.
+        self.risk_cache: dict[str, list] = {}
         # market -> {size: size_margin(market, size)} at the market's current mark
         self.im_cache: dict[int, dict[int, int]] = {}
 
@@ -192,7 +193,14 @@ class Ledger:
     @insurance.setter
     def insurance(self, value: int) -> None:
         self.accounts[INSURANCE].cash = value
-        self.dirty.add(INSURANCE)
+        self.cash_changed(INSURANCE)
+
+    def cash_changed(self, account: str) -> None:
+        """Record a change of the account's cash outside a fill (which keeps its own
+        books): mark it for the liquidation index and drop its pre-trade cache entry,
+        whose cross equity is stale now. Every such change must call this."""
+        self.dirty.add(account)
+        self.risk_cache.pop(account, None)
 
     def total_balance(self) -> int:
         """Sum of all cash (INSURANCE included) + fee pool + funding pools, WAD quote."""
@@ -211,7 +219,7 @@ class Ledger:
         if amount <= 0:
             raise LedgerError(f"deposit: amount must be positive, got {amount}")
         self._account(account).cash += amount
-        self.dirty.add(account)
+        self.cash_changed(account)
 
     def withdraw(self, account: str, amount: int, *, enforce_margin: bool = True) -> int | None:
         """Debit `amount` (WAD quote) if equity after it still meets initial margin
@@ -226,14 +234,14 @@ class Ledger:
             return RejectCode.INSUFFICIENT_BALANCE
         if not enforce_margin:
             acct.cash -= amount
-            self.dirty.add(account)
+            self.cash_changed(account)
             return None
         if self.equity(account) - amount < self.initial_margin(account):
             return RejectCode.WITHDRAWAL_EXCEEDS_FREE_COLLATERAL
         if self.cross_equity(account) - amount < self.cross_initial_margin(account):
             return RejectCode.WITHDRAWAL_EXCEEDS_FREE_COLLATERAL
         acct.cash -= amount
-        self.dirty.add(account)
+        self.cash_changed(account)
         return None
 
     def set_stake(self, account: str, stake: int) -> None:
@@ -312,6 +320,7 @@ class Ledger:
             payments.append(FundingPayment(account, size, amount))
         if after != before:
             self.dirty.update(self.holders[market])
+            self.risk_cache.clear()  # every holder's cross equity moved
         return FundingResult(market, rate, mark, before, after, tuple(payments), total)
 
     # ---- fills ---------------------------------------------------------------------
@@ -393,6 +402,7 @@ class Ledger:
         dust = 0 if pays == receives else pays - receives
         if dust:
             accounts[INSURANCE].cash += dust
+            self.risk_cache.pop(INSURANCE, None)  # (not marked dirty: see below)
         # what each side's cached pre-trade bound grows by: size_margin (|delta| is `size`
         # on both sides), only if a bound is cached
         grow = self.size_margin(market, size) if self.risk_cache else 0
@@ -415,6 +425,7 @@ class Ledger:
         pool = self.funding_pool
         if pool[market] and self.open_interest[market] == 0:
             accounts[INSURANCE].cash += pool[market]
+            self.risk_cache.pop(INSURANCE, None)
             pool[market] = 0
         if not report:
             return None
@@ -455,6 +466,7 @@ class Ledger:
                 del cache[account]
             else:
                 cell[0] = cell[0] + grow
+                cell[1] = None  # the cross equity moved with the cash and the position
         return realized
 
     def _reduce(self, pos: Position, market: int, old: int, new: int, delta: int, price: int,
@@ -502,8 +514,8 @@ class Ledger:
             raise LedgerError(f"charge_liquidation_fee: amount must not be negative, got {amount}")
         self._account(account).cash -= amount
         self.accounts[INSURANCE].cash += amount
-        self.dirty.add(account)
-        self.dirty.add(INSURANCE)
+        self.cash_changed(account)
+        self.cash_changed(INSURANCE)
 
     def cover_bad_debt(self, account: str) -> int:
         """If a flat account's cash is negative, the insurance balance pays it back to
@@ -516,8 +528,8 @@ class Ledger:
         debt = -acct.cash
         acct.cash = 0
         self.accounts[INSURANCE].cash -= debt
-        self.dirty.add(account)
-        self.dirty.add(INSURANCE)
+        self.cash_changed(account)
+        self.cash_changed(INSURANCE)
         return debt
 
     def receive_bad_debt_cover(self, account: str, paid: int) -> int:
@@ -531,7 +543,7 @@ class Ledger:
         credited = min(paid, max(-acct.cash, 0)) if acct is not None else 0
         if credited:
             acct.cash += credited
-            self.dirty.add(account)
+            self.cash_changed(account)
         self.insurance += paid - credited
         return credited
 

@@ -557,7 +557,7 @@ class EngineCore:
         fee = liquidation.liquidation_fee(ledger, market, size, price, ledger.equity(account))
         if fee:
             ledger.accounts[account].cash -= fee
-            ledger.dirty.add(account)
+            ledger.cash_changed(account)
             ledger.insurance += fee
         return fee
 

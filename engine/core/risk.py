@@ -170,8 +170,11 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
                        price: int, exposure: dict[int, list[int]] | None) -> int | None:
     """`pre_trade_check_exposure` (fee 0) behind a per-account bound: the same answer.
 
-    `ledger.risk_cache[account]` = [R], R an upper bound of the initial margin the
-    account's worst case needs (its positions and resting orders). A new order grows
+    `ledger.risk_cache[account]` = [R, E], R an upper bound of the initial margin the
+    account's worst case needs (its positions and resting orders), E its exact cross
+    equity (None once a fill moved it; computed again at the next use, then kept
+    until the next fill: any other change of its cash drops the entry, a mark move or
+    a funding step clears them all; see Ledger.risk_cache). A new order grows
     one market's worst case by at most its size, so it adds at most
     margin_requirement(size, mark, IMF) to the requirement (ceil(a + b) <= ceil(a) +
     ceil(b), twice). If the cross equity, computed exactly, minus the order's loss
@@ -184,7 +187,7 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     failed fast check, runs the exact check, which sets R to the exact requirement."""
     marks = ledger.marks
     mark = marks.get(market)
-    cell = ledger.risk_cache.get(account) if mark is not None else None  # [R] or None
+    cell = ledger.risk_cache.get(account) if mark is not None else None  # [R, E] or None
     bound = None if cell is None else cell[0]
     if bound is not None:
         if exposure:  # _no_resting_loss, inlined: ceil(bn / bs) > mark <=> bn > mark x bs
@@ -196,7 +199,9 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
                     break
     if bound is not None:
         grown = bound + ledger.size_margin(market, size)
-        equity = ledger.cross_equity(account)
+        equity = cell[1]  # type: ignore[index]
+        if equity is None:  # a fill since it was known: compute it again, keep it
+            equity = cell[1] = ledger.cross_equity(account)  # type: ignore[index]
         # less the order's loss at mark: none for most orders (compared, not subtracted)
         if is_buy:
             if price > mark:  # type: ignore[operator]
@@ -206,13 +211,14 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
         if equity >= grown:
             cell[0] = grown  # type: ignore[index]
             return None
-    code, _, required = _check_exposure(ledger, account, market, is_buy, size, price,
-                                        exposure, 0)
-    if code is None and required >= 0:
+    code, equity, required = _check_exposure(ledger, account, market, is_buy, size, price,
+                                             exposure, 0)
+    if code is None and required >= 0:  # then `equity` is the exact cross equity too
         if cell is None:
-            ledger.risk_cache[account] = [required]
+            ledger.risk_cache[account] = [required, equity]
         else:
             cell[0] = required
+            cell[1] = equity
     return code
 
 

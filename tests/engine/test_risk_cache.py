@@ -1,9 +1,13 @@
 """The pre-trade fast path (risk.checked_with_cache) answers exactly as the full check.
 
 Two engines get the same seeded stream -- tight deposits so margin rejections are
-common, isolated and reduce-only orders, IOCs that fill, cancels and mark moves --
-one with the cached bound, one with the exact check on every order. Every event
-and the final state hash must be equal, and the stream must hit both outcomes.
+common, isolated and reduce-only orders, IOCs that fill, cancels, mark moves, and
+deposits and withdrawals between them (which change the cross equity the cache
+keeps) -- one with the cached bound, one with the exact check on every order: its
+cache is emptied before every command (and, interpreted, the fast path is replaced
+by the exact check outright; compiled, the engine calls it through a C import).
+Every event and the final state hash must be equal, and the stream must hit both
+outcomes.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import random
 import pytest
 
 from engine.core import risk
-from engine.core.commands import CancelOrder, Deposit, PlaceOrder, UpdateIndex
+from engine.core.commands import CancelOrder, Deposit, PlaceOrder, UpdateIndex, Withdraw
 from engine.core.engine import Engine
 from engine.core.events import OrderRejected
 from engine.core.markets import default_markets
@@ -41,6 +45,12 @@ def stream(seed: int, n: int) -> list:
             m = rng.choice((ETH, BTC))
             mids[m] = mids[m] * rng.randint(97, 103) // 100 // ticks[m] * ticks[m]
             cmds.append(UpdateIndex(m, mids[m], ts))
+            continue
+        if roll < 0.05:  # cash in or out between orders: the cached equity must follow
+            trader = rng.choice(TRADERS)
+            amount = rng.randint(1, 40) * WAD
+            cmds.append(Deposit(trader, amount, ts) if rng.random() < 0.5
+                        else Withdraw(trader, amount, ts))
             continue
         if roll < 0.25 and placed:
             trader, h = placed.pop(rng.randrange(len(placed)))
@@ -70,10 +80,65 @@ def test_checked_with_cache__seeded_streams__same_events_as_exact_check(seed, mo
                         lambda ledger, a, m, b, s, p, e: risk.pre_trade_check_exposure(
                             ledger, a, m, b, s, p, e))
     exact = Engine(default_markets())
-    exact_events = [exact.apply(c) for c in cmds]
+    exact_events = []
+    for c in cmds:
+        exact.ledger.risk_cache.clear()  # every order of the command misses the cache
+        exact_events.append(exact.apply(c))
     assert fast_events == exact_events
     assert fast.state_hash() == exact.state_hash()
     codes = {e.code for evs in exact_events for e in evs if isinstance(e, OrderRejected)}
     assert 2001 in codes  # margin rejections happen, so the bound is really tested
     trades = sum(type(e).__name__ == "TradeExecuted" for evs in exact_events for e in evs)
     assert trades > 100
+    kinds = {type(e).__name__ for evs in exact_events for e in evs}
+    assert {"Withdrawn", "WithdrawalRejected"} <= kinds  # both ways, so cash really moved
+
+
+def test_cached_equity__a_fill_far_above_the_mark__next_order_sees_the_loss():
+    # A's first order caches [R, E]; its IOC then buys 0.5 ETH at 2,800 against a mark
+    # of 2,000: its cross equity falls from 470 to ~69.3. With E kept from before the
+    # fill, the next resting buy would pass (470 >= R 110 + 50); the exact check
+    # needs 1.1 ETH x 2,000 x 5% = 110 > 69.3 and rejects it.
+    a, maker = TRADERS[0], TRADERS[1]
+    engine = Engine(default_markets())
+    for cmd in (Deposit(a, 470 * WAD, T0), Deposit(maker, 10**6 * WAD, T0),
+                UpdateIndex(ETH, 2_000 * WAD, T0)):
+        engine.apply(cmd)
+
+    def place(n: int, trader: str, is_buy: bool, size: int, price: int, flags: int = 0):
+        order = Order(trader, ETH, is_buy, size, price, 0, flags, 10**15, n, 0)
+        return engine.apply(PlaceOrder(order, n.to_bytes(32, "big"), b"", T0 + n))
+
+    place(1, maker, False, WAD // 2, 2_800 * WAD)
+    assert [type(e).__name__ for e in place(2, a, True, WAD // 10, 1_900 * WAD)] == [
+        "OrderAccepted"]
+    assert engine.ledger.risk_cache[a][1] == 470 * WAD  # E, kept from the exact check
+    fill = place(3, a, True, WAD // 2, 2_800 * WAD, FLAG_IOC)
+    assert "TradeExecuted" in [type(e).__name__ for e in fill]
+    assert engine.ledger.risk_cache[a][1] is None  # the fill moved the cross equity
+    rejected, = place(4, a, True, WAD // 2, 1_900 * WAD)
+    assert isinstance(rejected, OrderRejected) and rejected.code == 2001
+    assert engine.ledger.cross_equity(a) < 110 * WAD
+
+
+def test_cash_changed__deposit_withdraw_fees_funding__drop_the_cached_entries():
+    a, b = TRADERS[0], TRADERS[1]
+    engine = Engine(default_markets())
+    ledger = engine.ledger
+    for cmd in (Deposit(a, 1_000 * WAD, T0), Deposit(b, 1_000 * WAD, T0),
+                UpdateIndex(ETH, 2_000 * WAD, T0)):
+        engine.apply(cmd)
+    ledger.apply_fill(ETH, a, b, WAD, 2_000 * WAD, 0, 0)
+    changes = [
+        lambda: ledger.deposit(a, WAD),
+        lambda: ledger.withdraw(a, WAD),
+        lambda: ledger.withdraw(a, WAD, enforce_margin=False),
+        lambda: ledger.charge_liquidation_fee(a, WAD),
+    ]
+    for change in changes:
+        ledger.risk_cache[a] = [WAD, 900 * WAD]
+        change()
+        assert a not in ledger.risk_cache
+    ledger.risk_cache.update({a: [WAD, 900 * WAD], b: [WAD, 900 * WAD]})
+    ledger.apply_funding(ETH, 10**14)  # both hold ETH: both cross equities move
+    assert ledger.risk_cache == {}
