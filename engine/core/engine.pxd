@@ -60,8 +60,9 @@ cdef class EngineCore:
                    history=FillHistory, taker_history=FillHistory)
     cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
                           liquidation)
-    @cython.locals(rec=OrderRecord, order=Order)
     cpdef _unrested(self, h, remaining, reason, ts, list out)
+    @cython.locals(order=Order)
+    cpdef _unrested_rec(self, h, OrderRecord rec, remaining, reason, ts, list out)
     @cython.locals(book=Book, resting=Resting)
     cpdef _shrink_reduce_only(self, account, market, ts, list out)
     @cython.locals(rec=OrderRecord)

@@ -563,7 +563,11 @@ class EngineCore:
 
     def _unrested(self, h: bytes, remaining: int, reason: str, ts: int, out: list) -> None:
         """Book-keeping for an order the book already removed (STP, cancel, expiry)."""
-        rec = self.orders[h]
+        self._unrested_rec(h, self.orders[h], remaining, reason, ts, out)
+
+    def _unrested_rec(self, h: bytes, rec: OrderRecord, remaining: int, reason: str, ts: int,
+                      out: list) -> None:
+        """`_unrested` with the order's record at hand."""
         order = rec.order
         rec.status = CANCELLED
         rec.reason = reason
@@ -641,7 +645,7 @@ class EngineCore:
         resting = book.cancel(h)
         if resting is None:
             raise InvariantViolation(f"order 0x{h.hex()} is open but not in the book")
-        self._unrested(h, resting.remaining, reason, ts, out)
+        self._unrested_rec(h, rec, resting.remaining, reason, ts, out)
 
     def _cancel_all(self, cmd: CancelAll, ts: int, out: list) -> None:
         if cmd.market is not None and cmd.market not in self.specs:
