@@ -216,14 +216,24 @@ static inline PyObject *perpx_mul(PyObject *a, PyObject *b) {
 static inline int perpx_compare_mul(PyObject *a, PyObject *b, PyObject *c) {
     uint64_t al, ah, bl, bh, cl, ch;
     int aneg, bneg, cneg, ny, nz;
-    if (perpx_load2(a, &al, &ah, &aneg) == 0 && perpx_load2(b, &bl, &bh, &bneg) == 0
-        && perpx_load2(c, &cl, &ch, &cneg) == 0) {
-        if (aneg || bneg || cneg) return 2;
+    if (perpx_load2(b, &bl, &bh, &bneg) == 0 && perpx_load2(c, &cl, &ch, &cneg) == 0) {
+        if (bneg || cneg) return 2;
         uint64_t p2[4];
         perpx_product2(bl, bh, cl, ch, p2);
-        if (p2[3] || p2[2]) return -1; /* a < 2**120 <= b x c */
-        if (ah != p2[1]) return ah > p2[1] ? 1 : -1;
-        if (al != p2[0]) return al > p2[0] ? 1 : -1;
+        if (perpx_load2(a, &al, &ah, &aneg) == 0) {
+            if (aneg) return 2;
+            if (p2[3] || p2[2]) return -1; /* a < 2**120 <= b x c */
+            if (ah != p2[1]) return ah > p2[1] ? 1 : -1;
+            if (al != p2[0]) return al > p2[0] ? 1 : -1;
+            return 0;
+        }
+        /* a of 5 to 8 digits against a product of two short ones (a resting side's
+         * notional sum against mark x size): four limbs each, compared top down */
+        uint64_t x[4];
+        if (perpx_load(a, x, &aneg) < 0 || aneg) return 2;
+        for (int i = 3; i >= 0; i--) {
+            if (x[i] != p2[i]) return x[i] > p2[i] ? 1 : -1;
+        }
         return 0;
     }
     uint64_t x[4], y[4], z[4], p[8] = {0};

@@ -135,6 +135,15 @@ def test_mul_and_compare_mul__random_values__equal_python_ints(a, b, c):
     assert compare_mul(b * c, b, c) == 0
 
 
+@given(st.integers(0, 2**120 - 1), st.integers(0, 2**120 - 1), st.integers(-2, 2),
+       st.integers(2**120, 2**240 - 1))
+def test_compare_mul__long_a_short_factors__equal_python_ints(b, c, d, far):
+    # a of 5 to 8 digits (30-bit), b and c of at most 4: the resting-loss test's shape
+    for a in (b * c + d, far):
+        if a >= 0:
+            assert compare_mul(a, b, c) == _sign(a - b * c), (a, b, c)
+
+
 WEIGHTS = sorted({1, 2, 10**15, WAD, 2**63, 2**64 - 2, 2**64 - 1, 2**64, 2**64 + 1, 2**100})
 
 
