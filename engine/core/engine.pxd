@@ -31,7 +31,7 @@ cdef class EngineCore:
     cdef public dict _rates, _exposure, _reduce_only, _pending, _nonces, _dispatch
     cdef public Ledger ledger
     cdef public object expiries, monitor
-    cdef public object _seq, _clock, _next_due, _liq_nonce
+    cdef public object _seq, _clock, _next_due, _liq_nonce, _funding_due
     cdef public object order_retention_ms, _registered, _retiring, _retire_due
 
     cpdef list apply(self, cmd)

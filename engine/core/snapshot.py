@@ -43,9 +43,10 @@ STATE = (
     "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",
     "_seq", "_clock", "_next_due", "_liq_nonce", "_rates", "_exposure", "_reduce_only",
     "_pending", "_nonces", "_dispatch", "order_retention_ms", "_registered", "_retiring",
-    "_retire_due", "_lanes",
+    "_retire_due", "_lanes", "_funding_due",
 )
-DERIVED = ("_dispatch", "_lanes")  # rebuilt from the rest by __setstate__, not pickled
+# rebuilt from the rest by __setstate__, not pickled (_funding_due: 0, "look at once")
+DERIVED = ("_dispatch", "_lanes", "_funding_due")
 
 
 class SnapshotMixin:
@@ -91,6 +92,7 @@ class SnapshotMixin:
             # market) keys): drop it, it is only fee_rates' memo, refilled on use
             self._rates = {m: {} for m in self.specs}
         self._dispatch = self._make_dispatch()
+        self._funding_due = 0
         self._lanes = self._make_lanes()  # after the books and the rates memo are final
 
     def snapshot(self) -> bytes:

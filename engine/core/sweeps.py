@@ -85,6 +85,9 @@ class SweepsMixin:
         self.index_ts: dict[int, int] = {}
         self.next_sample: dict[int, int] = {}
         self._funding_log: dict[int, list] = {m: [] for m in self.specs}
+        # the earliest funding timestamp of a market with an index, as `_reschedule`
+        # last saw it (0: not looked at yet); `_advance` asks the trackers only from then
+        self._funding_due = 0
 
     # ------------------------------------------------------------------- time
 
@@ -96,12 +99,15 @@ class SweepsMixin:
             for h in self.expiries.due(ts):
                 self._cancel_one(h, self.orders[h], "expired", ts, out)
         due: list[tuple[int, int]] = []
+        funding_due = ts >= self._funding_due  # else no tracker has a timestamp due
         for market, tracker in self.funding.items():
             if market not in self.index:
                 continue
             if self.next_sample[market] <= ts:
                 self._take_samples(market, ts)
-            due.extend((funding_ts, market) for funding_ts in tracker.due(ts))
+            if funding_due:
+                for funding_ts in tracker.due(ts):
+                    due.append((funding_ts, market))
         for funding_ts, market in sorted(due):
             self._settle_funding(market, funding_ts, ts, out)
         for market in sorted({market for _, market in due}):
@@ -153,9 +159,12 @@ class SweepsMixin:
 
     def _reschedule(self) -> None:
         nxt = min(self.expiries.next_ms, self._retire_due)
+        funding = NEVER_MS
         for market in self.index:
-            nxt = min(nxt, self.next_sample[market], self._next_funding_ms(market))
-        self._next_due = nxt
+            funding = min(funding, self._next_funding_ms(market))
+            nxt = min(nxt, self.next_sample[market])
+        self._funding_due = funding
+        self._next_due = min(nxt, funding)
 
     # ----------------------------------------------------------------- prices
 
