@@ -65,6 +65,8 @@ Keys = list[int] | SortedList
 INDEX_KEEP_MIN = 4_096
 
 
+@cython.freelist(64)  # compiled: a fill or cancel frees one, the next rest reuses it
+@cython.cclass
 class Resting:
     """A resting order. Read it, never mutate it: the book owns it.
 
