@@ -100,11 +100,13 @@ class SweepsMixin:
                 self._cancel_one(h, self.orders[h], "expired", ts, out)
         due: list[tuple[int, int]] = []
         funding_due = ts >= self._funding_due  # else no tracker has a timestamp due
+        moved = funding_due  # whether a tracker may have moved (then _reschedule asks)
         for market, tracker in self.funding.items():
             if market not in self.index:
                 continue
             if self.next_sample[market] <= ts:
                 self._take_samples(market, ts)
+                moved = True
             if funding_due:
                 for funding_ts in tracker.due(ts):
                     due.append((funding_ts, market))
@@ -114,7 +116,7 @@ class SweepsMixin:
             self._liquidation_sweep(market, ts, out)  # funding can push accounts under
         if self._retire_due <= ts:
             self._retire(ts)
-        self._reschedule()
+        self._reschedule(moved)
 
     def _take_samples(self, market: int, ts: int) -> None:
         """Premium samples at the grid points in [next_sample, ts] while the index is fresh."""
@@ -157,14 +159,19 @@ class SweepsMixin:
             return tracker.next_funding_ts(tracker.started_ms)
         return NEVER_MS
 
-    def _reschedule(self) -> None:
+    def _reschedule(self, trackers_moved: bool = True) -> None:
+        """Set `_next_due`, the next engine time `_advance` has work at. The funding
+        trackers are asked only if they may have moved since the last call (a sample
+        or a settlement): else `_funding_due` still holds."""
         nxt = min(self.expiries.next_ms, self._retire_due)
-        funding = NEVER_MS
         for market in self.index:
-            funding = min(funding, self._next_funding_ms(market))
             nxt = min(nxt, self.next_sample[market])
-        self._funding_due = funding
-        self._next_due = min(nxt, funding)
+        if trackers_moved:
+            funding = NEVER_MS
+            for market in self.index:
+                funding = min(funding, self._next_funding_ms(market))
+            self._funding_due = funding
+        self._next_due = min(nxt, self._funding_due)
 
     # ----------------------------------------------------------------- prices
 
