@@ -496,7 +496,6 @@ class EngineCore:
         taker_isolated = bool(taker_order.flags & FLAG_ISOLATED)
         taker_rate = min(self.fee_rates(taker, market)[1], taker_order.max_fee_rate)
         taker_history = None
-        makers = []
         filled = 0
         seq = self._seq
         for match in matches:
@@ -530,7 +529,6 @@ class EngineCore:
                 if maker_order.expiry:
                     expiries.discard(maker_hash)
             filled += size
-            makers.append(maker)
             seq += 1
             trade = trade_executed(seq, ts, market, maker, taker, maker_hash, taker_hash,
                                    is_buy, size, price, maker_fee, taker_fee, liquidation)
@@ -546,8 +544,8 @@ class EngineCore:
             taker_history.add(trade)
         self._seq = seq
         reduce_only = self._reduce_only
-        if reduce_only:
-            for account in sorted({taker, *makers}):
+        if reduce_only:  # the makers read back from the matches: no list kept per fill
+            for account in sorted({taker, *[m.maker_trader for m in matches]}):
                 if (account, market) in reduce_only:
                     self._shrink_reduce_only(account, market, ts, out)
         return filled
