@@ -286,7 +286,7 @@ class EngineCore:
         # and C field stores skip the call of the type and its __init__ (hot path)
         rec = OrderRecord.__new__(OrderRecord)
         rec.order, rec.signature, rec.status, rec.filled = order, cmd.signature, OPEN, 0
-        rec.seq, rec.ts_ms, rec.reason = seq, ts, None
+        rec.seq, rec.ts_ms, rec.reason, rec.exposure_row = seq, ts, None, None
         self.orders.put(h, rec)
         _append(self._registered, h)
         if used is None:
@@ -298,19 +298,20 @@ class EngineCore:
         if bits & REDUCE_ONLY:
             size = risk.reduce_only_size(self.ledger, trader, market, is_buy, size)
         elif maker:  # it cannot trade now (checked above): rest it whole, skip the matcher
-            return self._rest(h, order, size, book, seq, exposure)
+            return self._rest(h, rec, size, book, exposure)
         self._execute(h, rec, size, ts, out)
 
-    def _rest(self, h: bytes, order: Order, size: int, book: Book, seq: int,
+    def _rest(self, h: bytes, rec: OrderRecord, size: int, book: Book,
               exposure: dict[int, list[int]] | None) -> None:
-        """Rest `size` WAD base of an accepted GTC order that crosses nothing in `book`,
-        its market's; track its exposure and its expiry (`seq`: its record's; `exposure`:
+        """Rest `size` WAD base of an accepted GTC order (its record `rec`) that crosses
+        nothing in `book`, its market's; track its exposure and its expiry (`exposure`:
         the trader's entry of `_exposure`, None if it has none)."""
+        order = rec.order
         trader, market, is_buy, price = order.trader, order.market, order.is_buy, order.limit_price
         book.insert(h, trader, is_buy, price, size)
-        self._expose_in(exposure, trader, market, is_buy, size, price)
+        rec.exposure_row = self._expose_in(exposure, trader, market, is_buy, size, price)
         if order.expiry:
-            self.expiries.add(h, order.expiry, seq)
+            self.expiries.add(h, order.expiry, rec.seq)
             if self.expiries.next_ms < self._next_due:
                 self._next_due = self.expiries.next_ms
 
@@ -400,13 +401,15 @@ class EngineCore:
                 out.append((market, False, ss, sn // ss))
         return out
 
-    def _expose(self, trader: str, market: int, is_buy: bool, size: int, price: int) -> None:
+    def _expose(self, trader: str, market: int, is_buy: bool, size: int, price: int
+                ) -> list[int]:
         """Add resting exposure: `size` (> 0) WAD base at WAD `price` (the notionals are
-        exact, WAD base x WAD quote)."""
-        self._expose_in(self._exposure.get(trader), trader, market, is_buy, size, price)
+        exact, WAD base x WAD quote); returns the row it went into."""
+        return self._expose_in(self._exposure.get(trader), trader, market, is_buy, size,
+                               price)
 
     def _expose_in(self, by_market: dict[int, list[int]] | None, trader: str, market: int,
-                   is_buy: bool, size: int, price: int) -> None:
+                   is_buy: bool, size: int, price: int) -> list[int]:
         """`_expose` with the trader's entry of `_exposure` already looked up (None if
         it has none)."""
         row = None if by_market is None else by_market.get(market)
@@ -423,6 +426,7 @@ class EngineCore:
         else:
             row[2] += size
             row[3] = add_mul(row[3], size, price)
+        return row
 
     def _unexpose(self, trader: str, market: int, is_buy: bool, size: int, price: int
                   ) -> None:
@@ -433,7 +437,18 @@ class EngineCore:
         worst-case requirement can only fall, and the resting loss is re-tested at
         every use. The row stays when it reaches zero (see `_exposure`): most are
         refilled soon, and a row dropped and built again cost ~3x its update."""
-        row = self._exposure[trader][market]
+        self._unexpose_row(self._exposure[trader][market], is_buy, size, price)
+
+    def _unexpose_rec(self, rec: OrderRecord, is_buy: bool, size: int, price: int) -> None:
+        """`_unexpose` for a rested order, through the row its record links to (looked
+        up, and linked, if the record was restored from a snapshot)."""
+        row = rec.exposure_row
+        if row is None:
+            order = rec.order
+            row = rec.exposure_row = self._exposure[order.trader][order.market]
+        self._unexpose_row(row, is_buy, size, price)
+
+    def _unexpose_row(self, row: list[int], is_buy: bool, size: int, price: int) -> None:
         if is_buy:
             row[0] -= size
             row[1] = sub_mul(row[1], size, price)
@@ -466,7 +481,7 @@ class EngineCore:
                 rec.reason = "reduce-only"
         elif can_rest:
             book.insert(h, trader, is_buy, limit, left)
-            self._expose(trader, market, is_buy, left, limit)
+            rec.exposure_row = self._expose(trader, market, is_buy, left, limit)
             if order.expiry:
                 self.expiries.add(h, order.expiry, rec.seq)
                 if self.expiries.next_ms < self._next_due:
@@ -523,7 +538,7 @@ class EngineCore:
             if liquidation:
                 taker_fee = self._charge_liquidation_fee(taker, market, size, price)
             maker_rec.filled += size
-            self._unexpose(maker, market, not is_buy, size, price)  # the maker's resting side
+            self._unexpose_rec(maker_rec, not is_buy, size, price)  # the maker's resting side
             if maker_left == 0:
                 maker_rec.status = FILLED
                 if maker_order.expiry:
@@ -569,7 +584,7 @@ class EngineCore:
         order = rec.order
         rec.status = CANCELLED
         rec.reason = reason
-        self._unexpose(order.trader, order.market, order.is_buy, remaining, order.limit_price)
+        self._unexpose_rec(rec, order.is_buy, remaining, order.limit_price)
         if order.expiry:
             self.expiries.discard(h)
         self._seq += 1

@@ -9,3 +9,4 @@ cdef class OrderRecord:
     cdef public object seq
     cdef public object ts_ms
     cdef public object reason
+    cdef public list exposure_row

@@ -20,7 +20,7 @@ FILLED = "filled"
 CANCELLED = "cancelled"  # see `reason`: user, expired, self-trade, unfilled, ...
 
 
-@cython.no_gc  # fields are atoms and an Order: never part of a reference cycle
+@cython.no_gc  # fields are atoms, an Order and a row of ints: never part of a reference cycle
 @cython.cclass
 class OrderRecord:
     """What the engine remembers of an accepted order (the book keeps its remaining).
@@ -35,6 +35,9 @@ class OrderRecord:
         self.seq = seq  # the engine event seq of its OrderAccepted: the registry's order
         self.ts_ms = ts_ms
         self.reason: str | None = None
+        # not state (never pickled): the `Engine._exposure` row its resting remainder is
+        # counted in, once it rested (None before, and after a restore: looked up then)
+        self.exposure_row: list[int] | None = None
 
     def __reduce__(self) -> tuple:
         # pickled as a tuple of its slots (snapshots hold every record; see Order)

@@ -142,3 +142,24 @@ def test_cash_changed__deposit_withdraw_fees_funding__drop_the_cached_entries():
     ledger.risk_cache.update({a: [WAD, 900 * WAD], b: [WAD, 900 * WAD]})
     ledger.apply_funding(ETH, 10**14)  # both hold ETH: both cross equities move
     assert ledger.risk_cache == {}
+
+
+def test_exposure_rows__restored_mid_stream__same_events_and_rows_as_uninterrupted():
+    # a rested order's record links its exposure row (not snapshotted): after a restore
+    # the records look their rows up again; fills and cancels must keep the same rows
+    cmds = stream(4, 2_000)
+    live = Engine(default_markets())
+    live_events = [live.apply(c) for c in cmds]
+    first = Engine(default_markets())
+    events = [first.apply(c) for c in cmds[:1_000]]
+    restored = Engine.from_snapshot(first.snapshot())
+    assert all(rec.exposure_row is None for rec in restored.orders.values())
+    events += [restored.apply(c) for c in cmds[1_000:]]
+    assert events == live_events
+    assert restored._exposure == live._exposure
+    assert restored.state_hash() == live.state_hash()
+    # and every row a record links is the live row of its trader and market
+    for rec in restored.orders.values():
+        if rec.exposure_row is not None:
+            order = rec.order
+            assert rec.exposure_row is restored._exposure[order.trader][order.market]
