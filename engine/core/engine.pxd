@@ -18,6 +18,10 @@ from engine.core.views cimport OrderRecord
 
 # the order path's flag bits (engine.py), C constants
 cdef long POST_ONLY, REDUCE_ONLY, ISOLATED, FOK, NON_RESTING, NOT_ISOLATED
+cdef unsigned long long PLAIN_MASK
+
+@cython.locals(bit=cython.long)
+cpdef bint _is_plain(flags) except -1
 
 cdef class Lane:
     cdef public Book book

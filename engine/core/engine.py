@@ -91,6 +91,20 @@ ISOLATED = FLAG_ISOLATED
 FOK = FLAG_FOK
 NON_RESTING = FLAGS_NON_RESTING
 NOT_ISOLATED = ~FLAG_ISOLATED  # every flag but isolated
+# PLAIN_FLAGS as a bit mask, bit f for flags value f (all are below 64): compiled, the
+# fast path's membership test is a shift, not a set lookup
+PLAIN_MASK = sum(1 << f for f in PLAIN_FLAGS)
+assert max(PLAIN_FLAGS) < 64
+
+
+def _is_plain(flags: object) -> bool:
+    """`flags in PLAIN_FLAGS` for an exact int (anything else: False, which sends the
+    order to check_shape for the exact answer)."""
+    if type(flags) is not int or not 0 <= flags < 64:  # type: ignore[operator]
+        return False
+    bit = flags  # compiled: a C long (engine.pxd)
+    return (PLAIN_MASK >> bit) & 1 == 1
+
 # deque.append as a method descriptor: `_registered` is a deque, and a compiled
 # `d.append(x)` on an untyped object looks the method up by name on every call
 _append = deque.append
@@ -231,7 +245,7 @@ class EngineCore:
         lane = self._lanes.get(market)
         # the common well-formed order passes in one expression; anything else (or a
         # trigger order) goes through check_shape, which finds the exact rejection
-        if (lane is None or order.flags not in PLAIN_FLAGS or order.trigger_price
+        if (lane is None or not _is_plain(order.flags) or order.trigger_price
                 or not 0 < size <= UINT256_MAX or not multiple_of(size, lane.step_size)
                 or not 0 < limit <= UINT256_MAX or not multiple_of(limit, lane.tick_size)
                 or (order.expiry and ts >= order.expiry * 1000)):

@@ -17,7 +17,7 @@ from engine.core.commands import (
     UpdateIndex,
     Withdraw,
 )
-from engine.core.engine import Engine
+from engine.core.engine import Engine, _is_plain
 from engine.core.events import CancelRejected, CommandRejected, OrderRejected, WithdrawalRejected
 from engine.core.markets import default_markets
 from engine.core.rules import (
@@ -27,7 +27,7 @@ from engine.core.rules import (
     FLAG_POST_ONLY,
     FLAG_REDUCE_ONLY,
 )
-from engine.core.validation import check_shape
+from engine.core.validation import PLAIN_FLAGS, check_shape
 from engine.core.wad import WAD
 from tests.engine.engine_helpers import (
     ETH,
@@ -333,3 +333,10 @@ def test_apply__seeded_order_shapes__same_shape_verdict_as_check_shape():
             assert len(events) == 1
         seen.add(None if expected is None else int(expected[0]))
     assert seen == {None} | SHAPE_CODES  # every branch was exercised
+
+
+def test_is_plain__every_small_value_and_other_types__as_the_plain_flags_set():
+    for flags in range(-70, 300):
+        assert _is_plain(flags) is (flags in PLAIN_FLAGS), flags
+    for flags in (2**64 + 1, -2**70, 1.0, True, None, "1"):
+        assert _is_plain(flags) is False  # not an exact int in 0..63: check_shape decides
