@@ -52,7 +52,7 @@ cdef class EngineCore:
     cpdef _use_nonce(self, Order order)
     cpdef _clamp_reduce_only(self, Order order, size)
     @cython.locals(book=Book, flags=cython.long)
-    cpdef _pre_trade(self, Order order, size)
+    cpdef _pre_trade(self, Order order, size, dict exposure)
     cpdef list _expose(self, trader, market, bint is_buy, size, price)
     @cython.locals(row=list)
     cpdef list _expose_in(self, dict by_market, trader, market, bint is_buy, size, price)

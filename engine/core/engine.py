@@ -287,7 +287,7 @@ class EngineCore:
         size = order.size
         exposure = self._exposure.get(trader)
         if bits & NOT_ISOLATED:  # reduce-only, post-only, IOC, FOK: their book checks too
-            bad = self._pre_trade(order, size)
+            bad = self._pre_trade(order, size, exposure)
         else:  # a plain limit order: the margin check alone (what _pre_trade ends with)
             code = risk.checked_with_cache(self.ledger, trader, market, is_buy, size, limit,
                                            exposure)
@@ -342,8 +342,10 @@ class EngineCore:
             return size
         return risk.reduce_only_size(self.ledger, order.trader, order.market, order.is_buy, size)
 
-    def _pre_trade(self, order: Order, size: int) -> tuple[RejectCode, str] | None:
-        """Reduce-only, book (3xxx) and margin (2xxx) checks of an order about to trade."""
+    def _pre_trade(self, order: Order, size: int, exposure: dict[int, list[int]] | None
+                   ) -> tuple[RejectCode, str] | None:
+        """Reduce-only, book (3xxx) and margin (2xxx) checks of an order about to trade
+        (`exposure`: its trader's entry of `_exposure`, None if it has none)."""
         trader, market, is_buy, limit = order.trader, order.market, order.is_buy, order.limit_price
         flags = order.flags  # compiled: a C long (engine.pxd)
         if flags & REDUCE_ONLY:
@@ -368,8 +370,7 @@ class EngineCore:
             return self._nothing_to_take(book, trader, is_buy, limit)
         if flags & REDUCE_ONLY:
             return None  # never increases exposure; the margin check is not needed
-        code = risk.checked_with_cache(self.ledger, trader, market, is_buy, size, limit,
-                                       self._exposure.get(trader))
+        code = risk.checked_with_cache(self.ledger, trader, market, is_buy, size, limit, exposure)
         if code is None:
             return None
         return self._margin_rejection(code, trader, market, size, limit)
@@ -400,20 +401,6 @@ class EngineCore:
                     f"limit_price: the only liquidity within {limit} is the trader's own")
         return (RejectCode.IOC_NOTHING_FILLED,
                 f"limit_price: {limit} does not reach the best {'ask' if is_buy else 'bid'} {best}")
-
-    def _resting_exposure(self, trader: str) -> list[tuple[int, bool, int, int]]:
-        """The account's resting orders per market and side, as (market, is_buy, total
-        remaining, size-weighted average price rounded against the trader)."""
-        exposure = self._exposure.get(trader)
-        if not exposure:
-            return []
-        out = []
-        for market, (bs, bn, ss, sn) in exposure.items():
-            if bs:
-                out.append((market, True, bs, -(-bn // bs)))
-            if ss:
-                out.append((market, False, ss, sn // ss))
-        return out
 
     def _expose(self, trader: str, market: int, is_buy: bool, size: int, price: int
                 ) -> list[int]:
@@ -583,9 +570,7 @@ class EngineCore:
         ledger = self.ledger
         fee = liquidation.liquidation_fee(ledger, market, size, price, ledger.equity(account))
         if fee:
-            ledger.accounts[account].cash -= fee
-            ledger.cash_changed(account)
-            ledger.insurance += fee
+            ledger.charge_liquidation_fee(account, fee)
         return fee
 
     def _unrested(self, h: bytes, remaining: int, reason: str, ts: int, out: list) -> None:

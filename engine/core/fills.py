@@ -13,7 +13,6 @@ was a generic call of the deque's method, ~220."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
 
 import cython
 
@@ -74,7 +73,7 @@ class FillHistory:
     def latest(self, limit: int) -> list[TradeExecuted]:
         """The newest `limit` fills, oldest first."""
         ordered = self._ordered()
-        return list(islice(ordered, max(0, len(ordered) - max(0, limit)), None))
+        return ordered[max(0, len(ordered) - max(0, limit)):]
 
     @classmethod
     def of(cls, events: Iterable[TradeExecuted]) -> FillHistory:

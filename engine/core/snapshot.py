@@ -36,8 +36,8 @@ for _module in (accounts, events):
     register_legacy_unpicklers(vars(_module))
 
 # The engine's state: EngineCore's C fields (engine/core/engine.pxd; a test holds the
-# two lists equal), pickled by __getstate__ (all but _dispatch and _lanes, which
-# __setstate__ rebuilds)
+# two lists equal), pickled by __getstate__ (all but DERIVED, which __setstate__
+# rebuilds)
 STATE = (
     "specs", "books", "ledger", "orders", "triggers", "expiries", "marks", "breakers",
     "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",

@@ -256,7 +256,7 @@ class SweepsMixin:
             self._seq += 1
             out.append(OrderTriggered(self._seq, ts, h, order.trader, market,
                                       order.trigger_price, mark))
-            bad = self._pre_trade(order, order.size)
+            bad = self._pre_trade(order, order.size, self._exposure.get(order.trader))
             if bad is not None:
                 rec.status = CANCELLED
                 rec.reason = bad[0].name.lower()
