@@ -3,7 +3,8 @@
 # compiled code, still overridable and callable from Python). Amounts stay Python ints.
 cimport cython
 
-from engine.core.wad cimport add_mul, mul, mul_wad_down, mul_wad_up, multiple_of, sub_mul
+from engine.core.wad cimport mul_wad_down, mul_wad_up, multiple_of
+from engine.core.exposure cimport expose, unexpose
 from engine.core.events cimport (cancel_rejected, order_accepted, order_cancelled,
                                  trade_executed)
 
@@ -53,13 +54,8 @@ cdef class EngineCore:
     cpdef _clamp_reduce_only(self, Order order, size)
     @cython.locals(book=Book, flags=cython.long)
     cpdef _pre_trade(self, Order order, size, dict exposure)
-    cpdef list _expose(self, trader, market, bint is_buy, size, price)
-    @cython.locals(row=list)
-    cpdef list _expose_in(self, dict by_market, trader, market, bint is_buy, size, price)
-    cpdef _unexpose(self, trader, market, bint is_buy, size, price)
     @cython.locals(row=list, order=Order)
     cpdef _unexpose_rec(self, OrderRecord rec, bint is_buy, size, price)
-    cpdef _unexpose_row(self, list row, bint is_buy, size, price)
     @cython.locals(order=Order, book=Book, resting=Resting, flags=cython.long, can_rest=bint)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
     @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger, orders=OrderRegistry,

@@ -57,6 +57,7 @@ from engine.core.events import (
     order_cancelled,
     trade_executed,
 )
+from engine.core.exposure import expose, unexpose
 from engine.core.markets import MarketSpec
 from engine.core.orders import Order
 from engine.core.queries import QueriesMixin
@@ -76,7 +77,7 @@ from engine.core.transfers import TransfersMixin
 from engine.core.triggers import ExpiryQueue, TriggerBook
 from engine.core.validation import PLAIN_FLAGS, UINT256_MAX, check_fee_cap, check_shape
 from engine.core.views import CANCELLED, FILLED, OPEN, PENDING, OrderRecord
-from engine.core.wad import WAD, add_mul, mul, mul_wad_down, mul_wad_up, multiple_of, sub_mul
+from engine.core.wad import WAD, mul_wad_down, mul_wad_up, multiple_of
 
 # the cancel path's rejection codes as plain ints: an attribute of the RejectCode enum
 # class goes through its metaclass on every read (~900 instructions compiled)
@@ -156,8 +157,7 @@ class EngineCore:
         # market -> account -> (maker, taker) fee rates at its stake (fee_rates' memo)
         self._rates: dict[int, dict[str, tuple[int, int]]] = {m: {} for m in self.specs}
         # account -> market -> [buy size, buy size x price, sell size, sell size x price]
-        # of its resting orders. A row stays, at zeros, once its orders are gone: the
-        # next order there updates it in place (risk.py reads a zero row as no row)
+        # of its resting orders (engine/core/exposure.py)
         self._exposure: dict[str, dict[int, list[int]]] = {}
         # (account, market) -> resting reduce-only order hashes, oldest first
         self._reduce_only: dict[tuple[str, int], list[bytes]] = {}
@@ -323,7 +323,7 @@ class EngineCore:
         order = rec.order
         trader, market, is_buy, price = order.trader, order.market, order.is_buy, order.limit_price
         book.insert(h, trader, is_buy, price, size)
-        rec.exposure_row = self._expose_in(exposure, trader, market, is_buy, size, price)
+        rec.exposure_row = expose(self._exposure, exposure, trader, market, is_buy, size, price)
         if order.expiry:
             self.expiries.add(h, order.expiry, rec.seq)
             if self.expiries.next_ms < self._next_due:
@@ -402,60 +402,14 @@ class EngineCore:
         return (RejectCode.IOC_NOTHING_FILLED,
                 f"limit_price: {limit} does not reach the best {'ask' if is_buy else 'bid'} {best}")
 
-    def _expose(self, trader: str, market: int, is_buy: bool, size: int, price: int
-                ) -> list[int]:
-        """Add resting exposure: `size` (> 0) WAD base at WAD `price` (the notionals are
-        exact, WAD base x WAD quote); returns the row it went into."""
-        return self._expose_in(self._exposure.get(trader), trader, market, is_buy, size,
-                               price)
-
-    def _expose_in(self, by_market: dict[int, list[int]] | None, trader: str, market: int,
-                   is_buy: bool, size: int, price: int) -> list[int]:
-        """`_expose` with the trader's entry of `_exposure` already looked up (None if
-        it has none)."""
-        row = None if by_market is None else by_market.get(market)
-        if row is None:  # a new row holds the order alone
-            notional = mul(size, price)
-            row = [size, notional, 0, 0] if is_buy else [0, 0, size, notional]
-            if by_market is None:
-                self._exposure[trader] = {market: row}
-            else:
-                by_market[market] = row
-        elif is_buy:
-            row[0] += size
-            row[1] = add_mul(row[1], size, price)
-        else:
-            row[2] += size
-            row[3] = add_mul(row[3], size, price)
-        return row
-
-    def _unexpose(self, trader: str, market: int, is_buy: bool, size: int, price: int
-                  ) -> None:
-        """Remove resting exposure: `size` (> 0) WAD base at WAD `price` of an order that
-        was filled, left the book or shrank (its exposure is there: every rest adds it).
-
-        A decrease keeps the pre-trade cache (risk.checked_with_cache) valid: the
-        worst-case requirement can only fall, and the resting loss is re-tested at
-        every use. The row stays when it reaches zero (see `_exposure`): most are
-        refilled soon, and a row dropped and built again cost ~3x its update."""
-        self._unexpose_row(self._exposure[trader][market], is_buy, size, price)
-
     def _unexpose_rec(self, rec: OrderRecord, is_buy: bool, size: int, price: int) -> None:
-        """`_unexpose` for a rested order, through the row its record links to (looked
-        up, and linked, if the record was restored from a snapshot)."""
+        """exposure.unexpose for a rested order, through the row its record links to
+        (looked up, and linked, if the record was restored from a snapshot)."""
         row = rec.exposure_row
         if row is None:
             order = rec.order
             row = rec.exposure_row = self._exposure[order.trader][order.market]
-        self._unexpose_row(row, is_buy, size, price)
-
-    def _unexpose_row(self, row: list[int], is_buy: bool, size: int, price: int) -> None:
-        if is_buy:
-            row[0] -= size
-            row[1] = sub_mul(row[1], size, price)
-        else:
-            row[2] -= size
-            row[3] = sub_mul(row[3], size, price)
+        unexpose(row, is_buy, size, price)
 
     def _execute(self, h: bytes, rec: OrderRecord, size: int, ts: int, out: list) -> int:
         """Match an accepted order for `size` WAD base, then rest or cancel the rest.
@@ -482,7 +436,8 @@ class EngineCore:
                 rec.reason = "reduce-only"
         elif can_rest:
             book.insert(h, trader, is_buy, limit, left)
-            rec.exposure_row = self._expose(trader, market, is_buy, left, limit)
+            rec.exposure_row = expose(self._exposure, self._exposure.get(trader), trader,
+                                      market, is_buy, left, limit)
             if order.expiry:
                 self.expiries.add(h, order.expiry, rec.seq)
                 if self.expiries.next_ms < self._next_due:
@@ -610,7 +565,8 @@ class EngineCore:
                 continue
             if rem > allowed:
                 book.reduce(h, allowed)
-                self._unexpose(account, market, resting.is_buy, rem - allowed, resting.price)
+                unexpose(self._exposure[account][market], resting.is_buy, rem - allowed,
+                         resting.price)
                 self._seq += 1
                 out.append(OrderReduced(self._seq, ts, h, account, market, allowed))
                 rem = allowed
