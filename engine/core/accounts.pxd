@@ -2,8 +2,9 @@
 # stay Python ints (WAD values exceed 64 bits); the layout saves the attribute lookups.
 cimport cython
 
-from engine.core.wad cimport (add_add, add_mul_wad_down, add_sub, closed_pnl, mul_wad_down,
-                              mul_wad_up, sub_sub, weighted_mean)
+from engine.core.memo cimport SizeMemo
+from engine.core.wad cimport (add_add, add_margin, add_mul_wad_down, add_sub, closed_pnl,
+                              margin, mul_wad_down, mul_wad_up, sub_sub, weighted_mean)
 
 from engine.core.value cimport Value
 
@@ -18,7 +19,8 @@ cdef class Account(Value):
 
 cdef class Ledger:
     cdef public dict markets, accounts, funding_pool, open_interest, marks, funding_index
-    cdef public dict holders, risk_cache, im_cache
+    cdef public dict holders, risk_cache
+    cdef public SizeMemo im_cache
     cdef public object fee_pool, liq_index
     cdef public set dirty
 
@@ -31,7 +33,7 @@ cdef class Ledger:
     cpdef _reduce(self, Position pos, market, old, new, delta, price, isolated)
     @cython.locals(pos=Position)
     cpdef _settle_funding(self, account, Account acct, market)
-    @cython.locals(memo=dict)
+    @cython.locals(memo=SizeMemo)
     cpdef size_margin(self, market, size)
     @cython.locals(acct=Account, pos=Position)
     cpdef position(self, account, market)

@@ -42,13 +42,16 @@ from engine.core.codes import RejectCode
 from engine.core.errors import InvariantViolation, PerpxError
 from engine.core.markets import MarketSpec
 from engine.core.value import Value
+from engine.core.memo import SizeMemo
 from engine.core.wad import (
     WAD,
     Rounding,
     add_add,
+    add_margin,
     add_mul_wad_down,
     add_sub,
     closed_pnl,
+    margin,
     mul_div,
     mul_wad_down,
     mul_wad_up,
@@ -134,7 +137,6 @@ class FundingResult:
 LEDGER_STATE = ("markets", "accounts", "fee_pool", "funding_pool", "open_interest", "marks",
                 "funding_index", "holders", "dirty", "liq_index", "risk_cache", "im_cache")
 LEDGER_CACHES = ("liq_index", "risk_cache", "im_cache")
-IM_CACHE_MAX = 4_096  # sizes remembered per market by Ledger.size_margin (then it starts over)
 
 
 @cython.auto_pickle(False)  # pickled by __getstate__ / __setstate__
@@ -169,8 +171,8 @@ class Ledger:
         # forgets E; one touching an isolated position, or any other change of the
         # account's cash (`cash_changed`), drops the account's entry.
         self.risk_cache: dict[str, list] = {}
-        # market -> {size: size_margin(market, size)} at the market's current mark
-        self.im_cache: dict[int, dict[int, int]] = {}
+        # (market, size) -> size_margin(market, size) at the current marks
+        self.im_cache: SizeMemo = SizeMemo()
 
     def __getstate__(self) -> dict:
         # the caches are not state: never snapshotted (the liquidation index is rebuilt
@@ -181,7 +183,7 @@ class Ledger:
         for name, value in state.items():
             setattr(self, name, value)
         self.risk_cache = {}
-        self.im_cache = {}
+        self.im_cache = SizeMemo()
         self.liq_index = None
 
     # ---- pools -----------------------------------------------------------------
@@ -258,24 +260,19 @@ class Ledger:
             raise LedgerError(f"set_mark: mark must be positive, got {mark}")
         self.marks[market] = mark
         self.risk_cache.clear()
-        self.im_cache.pop(market, None)
+        self.im_cache.clear()
 
     def size_margin(self, market: int, size: int) -> int:
         """rules.margin_requirement(size, mark, IMF) of `size` WAD base (> 0) in a listed
         market at its current mark (0 without one), WAD quote: what an order or a fill
-        of `size` adds at most to a pre-trade bound (risk.checked_with_cache). Remembered
-        per market and size until the mark moves: the order flow repeats sizes."""
-        memo = self.im_cache.get(market)
-        if memo is None:
-            memo = self.im_cache[market] = {}
-        margin = memo.get(size)
-        if margin is None:
-            if len(memo) >= IM_CACHE_MAX:
-                memo.clear()
-            # rules.margin_requirement inlined: |size| x mark, then x IMF, each rounded up
-            margin = memo[size] = mul_wad_up(mul_wad_up(size, self.marks.get(market, 0)),
-                                             self.markets[market].imf)
-        return margin
+        of `size` adds at most to a pre-trade bound (risk.checked_with_cache).
+        Remembered per market and size until a mark moves: the order flow repeats sizes."""
+        memo = self.im_cache
+        m = memo.get(market, size)
+        if m is None:
+            m = margin(size, self.marks.get(market, 0), self.markets[market].imf)
+            memo.put(market, size, m)
+        return m
 
     # ---- funding -------------------------------------------------------------------
     def _settle_funding(self, account: str, acct: Account, market: int) -> int:
@@ -589,7 +586,7 @@ class Ledger:
                 spec = specs[market]
                 fraction = spec.imf if imf else spec.mmf
                 # rules.margin_requirement: |size| x mark, then x fraction, each rounded up
-                total += mul_wad_up(mul_wad_up(abs(size), marks.get(market, 0)), fraction)
+                total = add_margin(total, size, marks.get(market, 0), fraction)
         return total
 
     def initial_margin(self, account: str) -> int:

@@ -2,7 +2,7 @@
 # C fields directly, and the engine calls it without a Python-level call (engine.pxd).
 cimport cython
 
-from engine.core.wad cimport compare_mul, mul_wad_up
+from engine.core.wad cimport add_margin, compare_mul, mul_wad_up
 
 from engine.core.accounts cimport Ledger
 

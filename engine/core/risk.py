@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from engine.core import rules
 from engine.core.accounts import INSURANCE, Ledger
 from engine.core.codes import RejectCode
-from engine.core.wad import WAD, Rounding, compare_mul, mul_div, mul_wad_up
+from engine.core.wad import WAD, Rounding, add_margin, compare_mul, mul_div, mul_wad_up
 
 DAY_MS = 86_400_000
 
@@ -144,7 +144,7 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
                 if size_m and p.isolated:  # type: ignore[union-attr]
                     worst = max(0, worst - abs(size_m))
                 # rules.margin_requirement: |worst| x mark, then x IMF, each rounded up
-                required += mul_wad_up(mul_wad_up(worst, r_mark or 0), specs[r_market].imf)
+                required = add_margin(required, worst, r_mark or 0, specs[r_market].imf)
     if not growth:
         if loss == 0 and fee == 0:
             return None, -1, -1
@@ -155,11 +155,11 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
         worst = max(abs(held + buys), abs(held - sells))
         if held and pos.isolated:  # type: ignore[union-attr]
             worst = max(0, worst - abs(held))
-        required += mul_wad_up(mul_wad_up(worst, mark), specs[market].imf)  # as above
+        required = add_margin(required, worst, mark, specs[market].imf)  # as above
     for m, p in positions.items():
         # a cross position in a market without orders; an isolated one needs nothing more
         if p.size and not p.isolated and m != market and not (exposure and m in exposure):
-            required += mul_wad_up(mul_wad_up(abs(p.size), marks.get(m, 0)), specs[m].imf)
+            required = add_margin(required, p.size, marks.get(m, 0), specs[m].imf)
     equity = ledger.cross_equity(account)
     if equity - loss - fee < required:
         return RejectCode.INSUFFICIENT_MARGIN, equity, required

@@ -15,6 +15,9 @@
  * reduction's realized PnL: a CPython int operation is mostly the
  * allocation of its result (~200 instructions).
  *
+ * `perpx_margin` is a margin requirement (two products over 10**18, each rounded up)
+ * plus a running total, in one int built.
+ *
  * `perpx_multiple_of` answers x % m == 0 the same way, for the tick and step checks.
  * Three more serve the order path's other big products (CPython multiplies two-digit
  * ints through k_mul, checking signals per row: ~500 instructions with the allocation):
@@ -361,6 +364,26 @@ static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObjec
     return perpx_build_i128(base + (neg ? -q : q));
 }
 
+/* t + ceil(ceil(|x| mark / 10**18) frac / 10**18) (t NULL: 0 +): a margin requirement,
+ * |size| x mark x fraction with each step rounded up, added to t in one int built; for
+ * mark, frac >= 0, |t|, |x|, mark, frac below 2**120 and each quotient in range; None
+ * otherwise. */
+static inline PyObject *perpx_margin(PyObject *t, PyObject *x, PyObject *mark,
+                                     PyObject *frac) {
+    uint64_t xl, xh, ml, mh, fl, fh, q2[3], r2[3];
+    int xneg, mneg, fneg;
+    __int128 base = 0;
+    if ((t != NULL && perpx_load_i128(t, &base) < 0) || perpx_load2(x, &xl, &xh, &xneg) < 0
+        || perpx_load2(mark, &ml, &mh, &mneg) < 0 || perpx_load2(frac, &fl, &fh, &fneg) < 0
+        || mneg || fneg) Py_RETURN_NONE;
+    perpx_muldiv_short(xl, xh, 0, ml, mh, 0, 1, q2);
+    if (q2[2] || q2[1] >> 56) Py_RETURN_NONE; /* the next product's operand: < 2**120 */
+    perpx_muldiv_short(q2[0], q2[1], 0, fl, fh, 0, 1, r2);
+    if (r2[2] || r2[1] >> 62) Py_RETURN_NONE; /* < 2**126: base + it fits 127 bits */
+    __int128 m = (__int128)(((unsigned __int128)r2[1] << 64) | r2[0]);
+    return perpx_build_i128(base + m);
+}
+
 /* t + x y (sub 0) or t - x y (sub 1), exactly, for |t| < 2**240 and |x|, |y| < 2**120
  * (a resting side's notional and one order's size x price): one int built where Python
  * builds the product and then the sum; None otherwise. */
@@ -502,6 +525,12 @@ static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObjec
     Py_RETURN_NONE;
 }
 
+static inline PyObject *perpx_margin(PyObject *t, PyObject *x, PyObject *mark,
+                                     PyObject *frac) {
+    (void)t; (void)x; (void)mark; (void)frac;
+    Py_RETURN_NONE;
+}
+
 static inline PyObject *perpx_add_mul(PyObject *t, PyObject *x, PyObject *y, int sub) {
     (void)t; (void)x; (void)y; (void)sub;
     Py_RETURN_NONE;
@@ -517,6 +546,10 @@ static inline PyObject *perpx_closed_pnl(PyObject *old, PyObject *delta, PyObjec
 
 static inline PyObject *perpx_mul_wad(PyObject *a, PyObject *b, int up) {
     return perpx_muldiv_wad(a, b, up);
+}
+
+static inline PyObject *perpx_margin1(PyObject *x, PyObject *mark, PyObject *frac) {
+    return perpx_margin(NULL, x, mark, frac);
 }
 
 static inline PyObject *perpx_div_wad(PyObject *a, int up) {

@@ -185,6 +185,30 @@ def add_mul_wad_down(t: int, x: int, y: int) -> int:
     return t + x * y // WAD
 
 
+def margin(x: int, mark: int, fraction: int) -> int:
+    """ceil(ceil(|x| * mark / WAD) * fraction / WAD) for mark, fraction >= 0: the margin
+    requirement of a position of x WAD base at mark (rules.margin_requirement)."""
+    if cython.compiled:
+        r = perpx_margin1(x, mark, fraction)  # noqa: F821
+        if r is not None:
+            return r
+    return _margin(x, mark, fraction)
+
+
+def _margin(x: int, mark: int, fraction: int) -> int:
+    notional = -((-abs(x) * mark) // WAD)  # ceil, as mul_wad_up
+    return -((-notional * fraction) // WAD)
+
+
+def add_margin(t: int, x: int, mark: int, fraction: int) -> int:
+    """t + margin(x, mark, fraction)."""
+    if cython.compiled:
+        r = perpx_margin(t, x, mark, fraction)  # noqa: F821
+        if r is not None:
+            return r
+    return t + _margin(x, mark, fraction)
+
+
 def weighted_mean(w1: int, v1: int, w2: int, v2: int) -> int:
     """floor((|w1| * v1 + |w2| * v2) / (|w1| + |w2|)) for weights of either sign, not both
     zero: the entry price of a position of size w1 at v1 grown by w2 (same side) at v2."""

@@ -247,27 +247,30 @@ def test_apply_fill__parity_vector__matches_trade_cash(v):
     assert result.dust == ledger.insurance == v["dust"]
 
 
-def test_size_margin__remembered_per_size__equals_margin_requirement_at_the_current_mark(
-        monkeypatch: pytest.MonkeyPatch):
-    import engine.core.accounts as accounts_module
+def test_size_margin__remembered_per_size__equals_margin_requirement_at_the_current_mark():
     from engine.core import rules
+    from engine.core.memo import SizeMemo
 
-    monkeypatch.setattr(accounts_module, "IM_CACHE_MAX", 8)  # starts over past 8 sizes
     ledger = ledger_with(mark=2000 * W + 7)
     imf = ledger.markets[ETH].imf
     rng = random.Random(5)
-    sizes = [rng.randint(1, 10**22) for _ in range(30)]
+    # random sizes, whole steps, and ones past the C paths' 2**120
+    sizes = [rng.randint(1, 10**22) for _ in range(30)] + [k * 10**15 for k in range(1, 30)]
+    sizes += [2**120 + 1, 10**40]
     for mark in (2000 * W + 7, 1999 * W - 3, 1):
-        ledger.set_mark(ETH, mark)
+        ledger.set_mark(ETH, mark)  # forgets what the previous mark gave
         for size in sizes + sizes:  # the second pass is answered from the memo
             assert ledger.size_margin(ETH, size) == rules.margin_requirement(size, mark, imf)
     assert ledger.size_margin(2, W) == 0  # no mark yet in market 2
-    assert 0 < len(ledger.im_cache[ETH]) <= 8
+    assert len(ledger.im_cache) > 0
+    ledger.set_mark(2, 3 * W)  # any mark moving forgets every market's sizes
+    assert len(ledger.im_cache) == 0
+    assert ledger.size_margin(2, W) == rules.margin_requirement(W, 3 * W, ledger.markets[2].imf)
     state = ledger.__getstate__()
     assert "im_cache" not in state  # a cache, not state: never snapshotted
     restored = Ledger.__new__(Ledger)
     restored.__setstate__(state)
-    assert restored.im_cache == {}
+    assert isinstance(restored.im_cache, SizeMemo) and len(restored.im_cache) == 0
 
 
 # ---- stateful: random deposits, fills, marks, funding and withdrawals ----------------------

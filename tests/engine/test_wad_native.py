@@ -2,7 +2,7 @@
 
 Compiled (make native), `mul_wad_down/up`, `div_wad_down/up`, `mul`, `compare_mul`,
 `weighted_mean`, the fused sums `add_add` / `add_sub` / `sub_sub`, `add_mul` / `sub_mul`,
-`add_mul_wad_down` and `closed_pnl` take wad.h's C path for operands below 2**240 (weighted_mean: weights
+`add_mul_wad_down`, `closed_pnl` and `margin` / `add_margin` take wad.h's C path for operands below 2**240 (weighted_mean: weights
 summing below 2**64; the fused ones: operands below 2**120) and fall back to Python ints above; interpreted, they are
 the Python expressions themselves. The expected values here are written with Python
 ints (floor `//`, ceil as -((-n) // d)), never with the helpers, so both modes are
@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.core import NATIVE, nativeinfo, wad
-from engine.core.wad import (WAD, add_add, add_mul, add_mul_wad_down, add_sub, closed_pnl,
-                             compare_mul,
+from engine.core.wad import (WAD, add_add, add_margin, add_mul, add_mul_wad_down, add_sub,
+                             closed_pnl, compare_mul, margin,
                              div_wad_down, div_wad_up, mul, mul_wad_down, mul_wad_up,
                              multiple_of, sub_mul, sub_sub, weighted_mean)
 
@@ -267,3 +267,40 @@ def test_closed_pnl__worked_numbers():
     assert closed_pnl(-2 * WAD, 3 * WAD, 1_990 * WAD, 2_000 * WAD) == 20 * WAD
     # a loss floors away from zero: -0.5 base x 1 wei = -0.5 wei -> -1 wei
     assert closed_pnl(WAD, -WAD // 2, 2_000 * WAD, 2_000 * WAD + 1) == -1
+
+
+def _margin(x: int, mark: int, fraction: int) -> int:
+    return _ceil(_ceil(abs(x) * mark) * fraction)
+
+
+# the C path's limits: each operand and the first quotient below 2**120 (its high word
+# below 2**56), the result below 2**126
+MARGIN_EDGES = sorted({0, 1, WAD - 1, WAD, WAD + 1, 10**15, 2**64 - 1, 2**64, 2**119,
+                       2**120 - 1, 2**120, 2**121, 2**126, 2**200})
+
+
+@pytest.mark.parametrize("x", MARGIN_EDGES + [-v for v in MARGIN_EDGES if v])
+def test_margin__edge_values__equal_python_ceilings(x):
+    for mark in MARGIN_EDGES:
+        for fraction in (0, 1, 5 * WAD // 100, WAD, 2 * WAD, 2**119, 2**120):
+            want = _margin(x, mark, fraction)
+            assert margin(x, mark, fraction) == want, (x, mark, fraction)
+            for t in (0, -(2**119), 2**120, -7):
+                assert add_margin(t, x, mark, fraction) == t + want, (t, x, mark, fraction)
+
+
+@given(ints, st.integers(0, 2**130), st.integers(0, 2**130), ints)
+def test_margin__random_values__equal_python_ceilings(x, mark, fraction, t):
+    got = margin(x, mark, fraction)
+    assert got == _margin(x, mark, fraction) and type(got) is int
+    assert add_margin(t, x, mark, fraction) == t + _margin(x, mark, fraction)
+
+
+def test_margin__worked_numbers():
+    # 1.5 base at a mark of 2,000.000000000000000001: notional 3,000.0000000000000000015
+    # -> 3,000.000000000000000002 (up), x 5% = 150.0000000000000000001 -> ...0001 (up)
+    assert margin(3 * WAD // 2, 2_000 * WAD + 1, 5 * WAD // 100) == 150 * WAD + 1
+    assert margin(-3 * WAD // 2, 2_000 * WAD + 1, 5 * WAD // 100) == 150 * WAD + 1
+    assert add_margin(-150 * WAD, 3 * WAD // 2, 2_000 * WAD + 1, 5 * WAD // 100) == 1
+    assert margin(1, 1, 1) == 1  # 1e-36 rounded up twice: one wei
+    assert margin(WAD, 0, WAD) == 0  # no mark yet: nothing
