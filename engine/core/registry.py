@@ -44,9 +44,11 @@ class OrderRegistry:
 
     def _shard(self, h: object) -> dict | None:
         """The dict that holds (or would hold) `h`; None if `h` is not non-empty bytes."""
-        if type(h) is not bytes or not h:
+        if type(h) is not bytes:
             return None
         key = cython.cast(bytes, h)
+        if len(key) == 0:
+            return None
         return self._shards[key[0]]
 
     def get(self, h: object, default: object = None) -> object:
