@@ -26,6 +26,7 @@ cdef class Resting:
     cdef public object seq
     cdef public Resting _prev
     cdef public Resting _next
+    cdef public list _level
 
     cpdef tuple _fields(self)
 

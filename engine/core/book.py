@@ -85,6 +85,7 @@ class Resting:
         self.seq = seq
         self._prev: Resting | None = None  # neighbours in its level's queue; None once removed
         self._next: Resting | None = None
+        self._level: list | None = None  # its level while it rests (no lookup by price)
 
     def _fields(self) -> Row:
         return (self.order_id, self.trader, self.is_buy, self.price, self.remaining, self.seq)
@@ -274,7 +275,7 @@ class Book:
         self._next_seq = seq + 1
         if level is None:  # a new level: register its key, best last (inline: hot path)
             order._prev = None
-            levels[price] = [order, order, size]
+            order._level = levels[price] = [order, order, size]
             if is_buy:
                 keys, key = self._bid_keys, price
             else:
@@ -292,6 +293,7 @@ class Book:
             else:
                 self._add_key(is_buy, key)
         else:
+            order._level = level
             order._prev = tail = level[TAIL]
             tail._next = level[TAIL] = order
             level[TOTAL] += size
@@ -333,8 +335,7 @@ class Book:
             del self._orders[order_id]
             self._unlink(order)
             return
-        levels = self._bids if order.is_buy else self._asks
-        levels[order.price][TOTAL] -= order.remaining - new_remaining
+        cython.cast(list, order._level)[TOTAL] -= order.remaining - new_remaining
         order.remaining = new_remaining
 
     def match(
@@ -530,6 +531,7 @@ class Book:
                         del by_trader[maker]
                 # a taken order keeps no link: consumed neighbours would otherwise point
                 # at each other, a cycle only the garbage collector frees
+                order._level = None
                 order._next, order = None, order._next
                 if not left:
                     break
@@ -559,12 +561,12 @@ class Book:
             del own[order.order_id]
             if not own:
                 del by_trader[order.trader]
-        prev, nxt = order._prev, order._next
+        prev, nxt, level = order._prev, order._next, order._level
         order._prev = order._next = None  # see _take: no links out of the book
+        order._level = None
         if prev is None and nxt is None:  # the only order of its level
             self._drop_level(order.is_buy, order.price)
             return
-        level = (self._bids if order.is_buy else self._asks)[order.price]
         if prev is None:
             level[HEAD] = nxt
         else:

@@ -604,6 +604,8 @@ class BookMachine(RuleBasedStateMachine):
         fills, stp = self.book.match(trader, is_buy, price, size)
         done = sum(f.size for f in fills)
         assert done == expected
+        for o in stp:  # out of the book: no link into it
+            assert o._level is None and o._next is None
         for f in fills:
             assert f.price <= price if is_buy else f.price >= price
             assert f.maker_trader != trader
@@ -619,6 +621,7 @@ class BookMachine(RuleBasedStateMachine):
     def cancel(self, data: st.DataObject) -> None:
         order = data.draw(st.sampled_from(list(self.book.orders())))
         assert self.book.cancel(order.order_id) is order
+        assert order._level is None and order._prev is None and order._next is None
         self.cancelled += order.remaining
 
     @precondition(lambda self: len(self.book) > 0)
@@ -647,6 +650,9 @@ class BookMachine(RuleBasedStateMachine):
     def indexes_agree(self) -> None:
         orders = list(self.book.orders())
         assert len(orders) == len(self.book)
+        for o in orders:  # each resting order links the level its price keys
+            levels = self.book._bids if o.is_buy else self.book._asks
+            assert o._level is levels[o.price]
         for trader in (MAKER, OTHER_MAKER, TAKER, TRADER):
             assert self.book.orders_of(trader) == sorted(
                 (o for o in orders if o.trader == trader), key=lambda o: o.seq
