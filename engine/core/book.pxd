@@ -4,6 +4,7 @@
 
 cimport cython
 
+from engine.core.memo cimport PriceIndex
 from engine.core.value cimport Value
 
 # the slots of a price level [head order, tail order, total size]: C constants
@@ -36,6 +37,8 @@ cdef class Book:
     cdef public object _by_trader
     cdef public dict _bids
     cdef public dict _asks
+    cdef readonly PriceIndex _bid_index
+    cdef readonly PriceIndex _ask_index
     cdef public object _bid_keys
     cdef public object _ask_keys
     cdef public object _best_bid
@@ -43,7 +46,7 @@ cdef class Book:
     cdef public object _next_seq
     cdef public object _index_until
 
-    @cython.locals(order=Resting, tail=Resting, level=list, levels=dict, orders=dict)
+    @cython.locals(order=Resting, tail=Resting, level=list, new=list, levels=dict, orders=dict)
     cpdef Resting insert(self, order_id, trader, is_buy, price, size)
     cpdef Resting cancel(self, order_id)
     cpdef match(self, trader, is_buy, limit_price, size)
@@ -53,10 +56,12 @@ cdef class Book:
     cpdef bint would_cross(self, is_buy, price) except -1
     cpdef Resting get(self, order_id)
     @cython.locals(order=Resting, orders=dict, levels=dict, level=list, fills=list,
-                   cancelled=list)
+                   cancelled=list, index=PriceIndex)
     cpdef tuple _take(self, trader, is_buy, limit, left, best)
     @cython.locals(prev=Resting, nxt=Resting, level=list)
     cpdef _unlink(self, Resting order)
+    @cython.locals(levels=dict)
+    cpdef list _level_at(self, is_buy, price)
     cpdef _check_new_level(self, is_buy, price)
     cpdef _add_key(self, is_buy, key)
     cpdef _drop_level(self, is_buy, price)

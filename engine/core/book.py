@@ -5,7 +5,10 @@ WAD quote. The book only stores and matches resting orders; risk, fees, order ty
 and events belong to the engine that drives it (engine/core/engine.py).
 
 Layout, chosen for speed (measured by tests/bench/test_bench_book.py):
-- per side, a dict price -> level, and the level keys kept sorted, best last (bids
+- per side, price -> level in a PriceIndex (engine/core/memo.py: compiled, a C table,
+  as a dict keyed by whole ticks probes several slots a lookup; the rare price of
+  2**120 or more in a dict beside it, `_level_at` reads both), and the level keys
+  kept sorted, best last (bids
   store the price, asks its negation), so the best level is created, found and dropped
   at the end in O(1). The keys are touched only when a level appears or empties. They
   live in a plain list (`bisect`: a C memmove of the keys behind the spot) while a side
@@ -13,7 +16,8 @@ Layout, chosen for speed (measured by tests/bench/test_bench_book.py):
   beyond that until the side shrinks under KEYS_LIST_MIN, so a deep level never costs
   a memmove of a huge list;
 - a level is a 3-item list [head, tail, total WAD base] over an intrusive doubly linked
-  list of `Resting` orders in arrival order, so a cancel anywhere in the queue is O(1);
+  list of `Resting` orders in arrival order, each linking its level while it rests,
+  so a cancel anywhere in the queue is O(1) with no lookup by price;
 - a dict by order id, in arrival order (insertion ordered, and orders only leave it);
 - a by-trader index (a dict by trader of dicts by order id, arrival ordered) kept only
   while someone reads it. `orders_of` is rare next to order flow (account reads,
@@ -47,6 +51,7 @@ from itertools import islice
 import cython
 from sortedcontainers import SortedList
 
+from engine.core.memo import PriceIndex
 from engine.core.value import Value
 
 UINT256_LIMIT = 2**256
@@ -201,6 +206,11 @@ class Book:
         self._orders: dict[bytes, Resting] = {}
         self._by_trader: ByTrader | None = None  # None: not kept (nobody read it lately)
         self._index_until = 0  # the insert seq at which an unread index is dropped
+        # the levels by price: in memo.h's table (compiled: a dict of WAD prices probes
+        # several slots a lookup), and in these dicts the prices it cannot hold (2**120
+        # and up); `_level_at` reads both
+        self._bid_index = PriceIndex()
+        self._ask_index = PriceIndex()
         self._bids: dict[int, list] = {}
         self._asks: dict[int, list] = {}
         self._bid_keys: Keys = []  # bid prices ascending: best bid last
@@ -263,7 +273,9 @@ class Book:
         if orders.setdefault(order_id, order) is not order:
             raise ValueError(f"book: duplicate order id 0x{order_id.hex()}")
         levels = self._bids if is_buy else self._asks
-        level = levels.get(price)
+        found = (self._bid_index if is_buy else self._ask_index).get(price, levels)
+        # levels: a price the index cannot hold, in the dict if anywhere
+        level = levels.get(price) if found is levels else found
         # A price with a level on this side is in range and cannot cross (the book is
         # never crossed): only a new level needs the checks.
         if level is None:
@@ -275,7 +287,9 @@ class Book:
         self._next_seq = seq + 1
         if level is None:  # a new level: register its key, best last (inline: hot path)
             order._prev = None
-            order._level = levels[price] = [order, order, size]
+            order._level = new = [order, order, size]
+            if not (self._bid_index if is_buy else self._ask_index).put(price, new):
+                levels[price] = new  # a price the index cannot hold
             if is_buy:
                 keys, key = self._bid_keys, price
             else:
@@ -375,10 +389,9 @@ class Book:
         by-trader index rebuilt here stalled the engine for 10 ms at 23k resting orders)."""
         if size <= 0:
             return 0
-        levels = self._asks if is_buy else self._bids
         total = 0
         for price in self._prices_within(is_buy, limit_price):
-            order = levels[price][HEAD]
+            order = self._level_at(not is_buy, price)[HEAD]
             while order is not None:
                 if order.trader != trader:
                     total += order.remaining
@@ -394,7 +407,7 @@ class Book:
         best = self._best_ask if is_buy else self._best_bid
         if best is None or (best > limit_price if is_buy else best < limit_price):
             return False
-        if (self._asks if is_buy else self._bids)[best][HEAD].trader != trader:
+        if self._level_at(not is_buy, best)[HEAD].trader != trader:
             return True
         return self.fillable(trader, is_buy, limit_price, 1) > 0
 
@@ -422,10 +435,10 @@ class Book:
         """L2 view: up to `levels` (price, total size) per side, bids high->low, asks low->high."""
         if levels < 0:
             raise ValueError(f"book: depth levels must be >= 0, got {levels}")
-        bids, asks = self._bids, self._asks
+        at = self._level_at
         return (
-            [(p, bids[p][TOTAL]) for p in islice(reversed(self._bid_keys), levels)],
-            [(-k, asks[-k][TOTAL]) for k in islice(reversed(self._ask_keys), levels)],
+            [(p, at(True, p)[TOTAL]) for p in islice(reversed(self._bid_keys), levels)],
+            [(-k, at(False, -k)[TOTAL]) for k in islice(reversed(self._ask_keys), levels)],
         )
 
     def impact_price(self, is_buy: bool, notional: int) -> int | None:
@@ -439,12 +452,11 @@ class Book:
         """
         if notional <= 0:
             raise ValueError(f"book: impact notional must be > 0, got {notional}")
-        levels = self._asks if is_buy else self._bids
         target = notional * 10**18
         spent = 0  # WAD^2 quote of the levels fully taken
         base = 0  # WAD base of the levels fully taken
         for price in self._prices_within(is_buy, None):
-            total = levels[price][TOTAL]
+            total = self._level_at(not is_buy, price)[TOTAL]
             level_quote = total * price
             if spent + level_quote >= target:
                 rest = target - spent
@@ -477,14 +489,14 @@ class Book:
 
     def level_count(self) -> tuple[int, int]:
         """Number of (bid, ask) price levels."""
-        return len(self._bids), len(self._asks)
+        return len(self._bid_keys), len(self._ask_keys)
 
     def orders(self) -> Iterator[Resting]:
         """Every resting order in priority order: bids best first, then asks best first."""
         for price in reversed(self._bid_keys):
-            yield from level_orders(self._bids[price])
+            yield from level_orders(self._level_at(True, price))
         for key in reversed(self._ask_keys):
-            yield from level_orders(self._asks[-key])
+            yield from level_orders(self._level_at(False, -key))
 
     def state_digest(self) -> bytes:
         """blake2b-256 of `digest_header` then `encode_resting` of every order in `orders()`."""
@@ -503,8 +515,10 @@ class Book:
         cancelled: list[Resting] = []
         orders, by_trader = self._orders, self._by_trader
         levels, keys = (self._asks, self._ask_keys) if is_buy else (self._bids, self._bid_keys)
+        index = self._ask_index if is_buy else self._bid_index
         while left:
-            level = levels[best]
+            found = index.get(best, levels)
+            level = levels[best] if found is levels else found  # levels: as in insert
             order = level[HEAD]
             total, start = level[TOTAL], left  # total less what STP removed; left on arrival
             while order is not None:
@@ -540,7 +554,8 @@ class Book:
                 level[HEAD] = order
                 level[TOTAL] = total - start  # left is 0: the whole of start filled here
                 break
-            del levels[best]
+            if not index.remove(best):
+                del levels[best]  # a price the index cannot hold
             keys.pop()
             if is_buy:
                 best = self._best_ask = -keys[-1] if keys else None  # type: ignore[assignment]
@@ -591,6 +606,16 @@ class Book:
         self._index_until = self._next_seq + max(len(self._orders), INDEX_KEEP_MIN)
         return by_trader
 
+    def _level_at(self, is_buy: bool, price: int) -> list:
+        """The level at `price` on the bid (is_buy) or ask side; KeyError if none."""
+        levels = self._bids if is_buy else self._asks
+        found = (self._bid_index if is_buy else self._ask_index).get(price, levels)
+        if found is levels:  # a price the index cannot hold: the dict has it
+            return levels[price]
+        if found is None:
+            raise KeyError(price)
+        return found
+
     def _check_new_level(self, is_buy: bool, price: int) -> None:
         """Raise ValueError unless a new level at `price` (WAD) is in range and uncrossed."""
         if not 0 < price < UINT256_LIMIT:
@@ -623,10 +648,12 @@ class Book:
     def _drop_level(self, is_buy: bool, price: int) -> None:
         """Forget an empty level at `price` (WAD); move the cached best if it was the best."""
         if is_buy:
-            del self._bids[price]
+            if not self._bid_index.remove(price):
+                del self._bids[price]  # a price the index cannot hold
             keys, key = self._bid_keys, price
         else:
-            del self._asks[price]
+            if not self._ask_index.remove(price):
+                del self._asks[price]
             keys, key = self._ask_keys, -price
         if key == keys[-1]:
             keys.pop()

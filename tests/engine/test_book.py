@@ -651,8 +651,7 @@ class BookMachine(RuleBasedStateMachine):
         orders = list(self.book.orders())
         assert len(orders) == len(self.book)
         for o in orders:  # each resting order links the level its price keys
-            levels = self.book._bids if o.is_buy else self.book._asks
-            assert o._level is levels[o.price]
+            assert o._level is self.book._level_at(o.is_buy, o.price)
         for trader in (MAKER, OTHER_MAKER, TAKER, TRADER):
             assert self.book.orders_of(trader) == sorted(
                 (o for o in orders if o.trader == trader), key=lambda o: o.seq

@@ -13,9 +13,11 @@ prices along the way, and the final state_digest().
 from __future__ import annotations
 
 import random
+import sys
 
 import pytest
 
+from engine.core import NATIVE
 from engine.core import book as book_module
 from engine.core.book import Book
 from tests.engine.reference_book import ReferenceBook
@@ -230,6 +232,30 @@ def test_book__rare_per_trader_reads__matches_reference_book_as_the_index_comes_
     assert driver.fast.state_digest() == driver.ref.state_digest()
     assert built > 50 and dropped > 50
     assert driver.counts["fillable"] > 50 and driver.counts["orders_of"] > 10
+
+
+def test_book__prices_either_side_of_2_pow_120__matches_reference_book(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compiled, a level's price below 2**120 is kept in the book's C index and one above
+    in its dict (engine/core/memo.py): a stream whose prices straddle 2**120 uses both
+    on both sides, levels coming and going across the boundary."""
+    module = sys.modules[__name__]
+    monkeypatch.setattr(module, "TICK", 2**120 // MID_TICKS + 1)  # the mid just above
+    driver = Driver(77, max_resting=80)
+    for i in range(COMMANDS_PER_SEED // 5):
+        driver.step()
+        if i % 1_000 == 0:
+            assert driver.fast.state_digest() == driver.ref.state_digest()
+    assert driver.fast.state_digest() == driver.ref.state_digest()
+    prices = {o.price for o in driver.fast.orders()}
+    assert min(prices) < 2**120 < max(prices)
+    held = len(driver.fast._bid_index) + len(driver.fast._ask_index)
+    if NATIVE["memo"] == "compiled":  # the C index holds only the prices below 2**120
+        assert held == sum(1 for p in prices if p < 2**120)
+        assert len(driver.fast._bids) + len(driver.fast._asks) == len(prices) - held
+    else:  # interpreted, the index is a dict of every level
+        assert held == len(prices)
 
 
 def test_book__random_commands__self_trades_and_both_outcomes_occur() -> None:

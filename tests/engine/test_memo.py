@@ -1,5 +1,6 @@
-"""SizeMemo (engine/core/memo.py): remembers (market, size) -> value until cleared,
-compiled (memo.h's table) and interpreted (a dict) alike."""
+"""engine/core/memo.py, compiled (memo.h's table) and interpreted (dicts) alike:
+SizeMemo remembers (market, size) -> value until cleared; PriceIndex is a book side's
+price -> level, with removals, and refuses the prices its C table cannot hold."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import pytest
 
 from engine.core import NATIVE, nativeinfo
-from engine.core.memo import MEMO_MAX, SizeMemo
+from engine.core.memo import MEMO_MAX, PriceIndex, SizeMemo
 
 W = 10**18
 
@@ -77,3 +78,54 @@ def test_size_memo__random_keys__agree_with_a_dict():
         got = memo.get(*key)
         assert got == ref.get(key), key
     assert len(memo) == len(ref)
+
+
+# ---- PriceIndex: a book side's levels by price --------------------------------------
+
+COMPILED = NATIVE.get("memo") == "compiled"
+
+
+def test_price_index__random_puts_and_removes__agree_with_a_dict():
+    # whole ticks near one mid: the keys share their low bits and their probe runs
+    # overlap, so removals shift entries back all the time; the table grows past 16
+    rng = random.Random(3)
+    index, ref = PriceIndex(), {}
+    miss = object()
+    for step in range(30_000):
+        price = (200_000 + rng.randint(-300, 300)) * 10**16
+        r = rng.random()
+        if r < 0.45:
+            value = [step]
+            assert index.put(price, value) is True
+            ref[price] = value
+        elif r < 0.9:
+            assert index.remove(price) is (ref.pop(price, None) is not None)
+        got = index.get(price, miss)
+        assert got is ref.get(price), price
+        if step % 5_000 == 0:  # every entry, not only the one touched
+            assert all(index.get(p, miss) is v for p, v in ref.items())
+            assert len(index) == len(ref)
+    assert len(index) == len(ref) > 100
+
+
+def test_price_index__price_it_cannot_hold__answers_miss_and_stores_nothing():
+    index, miss = PriceIndex(), object()
+    for price in (2**120, 2**200, 2**256 - 1):
+        stored = index.put(price, [price])
+        if COMPILED:  # the C table holds amounts below 2**120 only: the owner keeps these
+            assert stored is False and index.get(price, miss) is miss
+            assert index.remove(price) is False and len(index) == 0
+        else:  # interpreted, the index is a dict of every price
+            assert stored is True and index.get(price, miss) == [price]
+    assert index.put(2**120 - 1, "top") is True and index.get(2**120 - 1, miss) == "top"
+    assert index.get(5, miss) is None  # a price it can hold, with no entry
+
+
+def test_price_index__remove__releases_the_value():
+    index = PriceIndex()
+    value = [1, 2, 3]
+    before = sys.getrefcount(value)
+    index.put(10**18, value)
+    assert sys.getrefcount(value) == before + 1
+    assert index.remove(10**18) is True and index.remove(10**18) is False
+    assert sys.getrefcount(value) == before and len(index) == 0
