@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.core.wad import WAD, Rounding, ceil_div, floor_div, mul_div
+from engine.core.wad import WAD, Rounding, ceil_div, floor_div, margin, mul_div
 
 # Order flags (DESIGN section 4), plus the orders the engine makes and the
 # settler signs on an account's behalf: LIQUIDATION (the account is below
@@ -94,8 +94,9 @@ def funding_index_step(rate: int, mark: int) -> int:
 def margin_requirement(size: int, mark: int, fraction: int) -> int:
     """|size| x mark x fraction in WAD quote, each step rounded up.
 
-    With fraction = IMF it is the initial margin, with MMF the maintenance."""
-    return mul_div(mul_div(abs(size), mark, WAD, Rounding.UP), fraction, WAD, Rounding.UP)
+    With fraction = IMF it is the initial margin, with MMF the maintenance. The
+    arithmetic is wad.margin's (compiled: wad.h's C path)."""
+    return margin(size, mark, fraction)
 
 
 @dataclass(frozen=True, slots=True)

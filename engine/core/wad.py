@@ -186,8 +186,10 @@ def add_mul_wad_down(t: int, x: int, y: int) -> int:
 
 
 def margin(x: int, mark: int, fraction: int) -> int:
-    """ceil(ceil(|x| * mark / WAD) * fraction / WAD) for mark, fraction >= 0: the margin
-    requirement of a position of x WAD base at mark (rules.margin_requirement)."""
+    """|x| * mark / WAD * fraction / WAD, each step rounded up (away from zero, as
+    mul_div): the margin requirement of a position of x WAD base at mark
+    (rules.margin_requirement is this). Compiled, mark and fraction >= 0 take wad.h's C
+    path."""
     if cython.compiled:
         r = perpx_margin1(x, mark, fraction)  # noqa: F821
         if r is not None:
@@ -196,8 +198,7 @@ def margin(x: int, mark: int, fraction: int) -> int:
 
 
 def _margin(x: int, mark: int, fraction: int) -> int:
-    notional = -((-abs(x) * mark) // WAD)  # ceil, as mul_wad_up
-    return -((-notional * fraction) // WAD)
+    return mul_div(mul_div(abs(x), mark, WAD, Rounding.UP), fraction, WAD, Rounding.UP)
 
 
 def add_margin(t: int, x: int, mark: int, fraction: int) -> int:
