@@ -4,7 +4,8 @@ cimport cython
 
 from engine.core.memo cimport SizeMemo
 from engine.core.wad cimport (add_add, add_margin, add_mul_wad_down, add_sub, closed_pnl,
-                              margin, mul_wad_down, mul_wad_up, sub_sub, weighted_mean)
+                              margin, move_equity, mul_wad_down, mul_wad_up, sub_sub,
+                              weighted_mean)
 
 from engine.core.value cimport Value
 
@@ -29,7 +30,8 @@ cdef class Ledger:
     cpdef tuple fill(self, market, buyer, seller, size, price, buyer_fee, seller_fee,
                      buyer_isolated, seller_isolated, bint report=*, receives=*)
     @cython.locals(cache=dict, cell=list)
-    cpdef _trade(self, account, Position pos, market, size, bint is_buy, price, isolated, grow)
+    cpdef _trade(self, account, Position pos, market, size, bint is_buy, price, isolated, grow,
+                 mark, was, cash)
     cpdef _reduce(self, Position pos, market, old, new, delta, price, isolated)
     @cython.locals(pos=Position)
     cpdef _settle_funding(self, account, Account acct, market)

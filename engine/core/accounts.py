@@ -52,6 +52,7 @@ from engine.core.wad import (
     add_sub,
     closed_pnl,
     margin,
+    move_equity,
     mul_div,
     mul_wad_down,
     mul_wad_up,
@@ -163,12 +164,13 @@ class Ledger:
         self.dirty: set[str] = set()
         self.liq_index: Any = None  # owned by engine.core.liquidation
         # account -> [R, E]: R an upper bound of the initial margin of its worst case
-        # (positions and resting orders), E its exact cross equity or None if not known,
-        # WAD quote, in a list updated in place (no dict store per fill): the engine's
-        # pre-trade fast path (engine.core.risk.checked_with_cache). Not state. A mark
-        # change or a funding step clears it; a fill of q in a cross position raises R
-        # by margin_requirement(q, mark, IMF) (the worst case grows by at most q) and
-        # forgets E; one touching an isolated position, or any other change of the
+        # (positions and resting orders), E its exact cross equity, WAD quote, in a list
+        # updated in place (no dict store per fill): the engine's pre-trade fast path
+        # (engine.core.risk.checked_with_cache). Not state. A mark change or a funding
+        # step clears it; a fill of q in a cross position raises R by
+        # margin_requirement(q, mark, IMF) (the worst case grows by at most q) and
+        # carries E across it exactly (wad.move_equity: the cash moved, the position's
+        # value at mark); one touching an isolated position, or any other change of the
         # account's cash (`cash_changed`), drops the account's entry.
         self.risk_cache: dict[str, list] = {}
         # (market, size) -> size_margin(market, size) at the current marks
@@ -391,8 +393,9 @@ class Ledger:
             receives = mul_wad_down(size, price)
         pays = mul_wad_up(size, price)  # the buyer's leg rounds up
         # each leg in one fused sum (compiled: one int built, not two)
-        b_acct.cash = sub_sub(b_acct.cash, pays, buyer_fee)
-        s_acct.cash = add_sub(s_acct.cash, receives, seller_fee)
+        b_was, s_was = b_acct.cash, s_acct.cash
+        b_acct.cash = sub_sub(b_was, pays, buyer_fee)
+        s_acct.cash = add_sub(s_was, receives, seller_fee)
         self.fee_pool = add_add(self.fee_pool, buyer_fee, seller_fee)
         # no dust when size x price is a whole WAD multiple (whole ticks x steps): a
         # comparison, not a subtraction
@@ -401,11 +404,18 @@ class Ledger:
             accounts[INSURANCE].cash += dust
             self.risk_cache.pop(INSURANCE, None)  # (not marked dirty: see below)
         # what each side's cached pre-trade bound grows by: size_margin (|delta| is `size`
-        # on both sides), only if a bound is cached
-        grow = self.size_margin(market, size) if self.risk_cache else 0
+        # on both sides), and the mark its cached cross equity is carried at, only if a
+        # bound is cached
+        if self.risk_cache:
+            grow = self.size_margin(market, size)
+            mark = self.marks.get(market, 0)
+        else:
+            grow = mark = 0
         b_old, s_old = b_pos.size, s_pos.size
-        b_real = self._trade(buyer, b_pos, market, size, True, price, buyer_isolated, grow)
-        s_real = self._trade(seller, s_pos, market, size, False, price, seller_isolated, grow)
+        b_real = self._trade(buyer, b_pos, market, size, True, price, buyer_isolated, grow,
+                             mark, b_was, b_acct.cash)
+        s_real = self._trade(seller, s_pos, market, size, False, price, seller_isolated,
+                             grow, mark, s_was, s_acct.cash)
         # open interest counts the long side: the buyer's long part grows by `up`, the
         # seller's shrinks by `down`; both are `size` when a long sells to a long (or to a
         # flat buyer): no change, no update
@@ -429,11 +439,14 @@ class Ledger:
         return b_real, s_real, b_funding, s_funding, dust, b_pos.size, s_pos.size
 
     def _trade(self, account: str, pos: Position, market: int, size: int, is_buy: bool,
-               price: int, isolated: bool, grow: int) -> int:
+               price: int, isolated: bool, grow: int, mark: int, was: int, cash: int) -> int:
         """Apply a buy (is_buy) or a sell of `size` (WAD base, > 0) at price (WAD) to the
         account's position `pos` in the market (size 0 if flat or never held); returns
         the realized PnL (WAD quote). `grow` (WAD quote) is what the account's cached
-        pre-trade bound rises by. Open interest is the caller's (`fill`)."""
+        pre-trade bound rises by; its cached cross equity moves by the fill's cash (from
+        `was` to `cash`, after any funding settled, whose payment the equity already
+        counted) and the position's value at `mark` (the market's, 0 if none). Open
+        interest is the caller's (`fill`)."""
         was_isolated = pos.isolated
         old = pos.size
         new = old + size if is_buy else old - size
@@ -463,7 +476,8 @@ class Ledger:
                 del cache[account]
             else:
                 cell[0] = cell[0] + grow
-                cell[1] = None  # the cross equity moved with the cash and the position
+                # the terms of cross_equity that moved, exactly
+                cell[1] = move_equity(cell[1], cash, was, new, old, mark)
         return realized
 
     def _reduce(self, pos: Position, market: int, old: int, new: int, delta: int, price: int,

@@ -172,9 +172,8 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
 
     `ledger.risk_cache[account]` = [R, E], R an upper bound of the initial margin the
     account's worst case needs (its positions and resting orders), E its exact cross
-    equity (None once a fill moved it; computed again at the next use, then kept
-    until the next fill: any other change of its cash drops the entry, a mark move or
-    a funding step clears them all; see Ledger.risk_cache). A new order grows
+    equity (carried across each fill exactly; any other change of its cash drops the
+    entry, a mark move or a funding step clears them all; see Ledger.risk_cache). A new order grows
     one market's worst case by at most its size, so it adds at most
     margin_requirement(size, mark, IMF) to the requirement (ceil(a + b) <= ceil(a) +
     ceil(b), twice). If the cross equity, computed exactly, minus the order's loss
@@ -200,8 +199,6 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     if bound is not None:
         grown = bound + ledger.size_margin(market, size)
         equity = cell[1]  # type: ignore[index]
-        if equity is None:  # a fill since it was known: compute it again, keep it
-            equity = cell[1] = ledger.cross_equity(account)  # type: ignore[index]
         # less the order's loss at mark: none for most orders (compared, not subtracted)
         if is_buy:
             if price > mark:  # type: ignore[operator]

@@ -15,6 +15,9 @@
  * reduction's realized PnL: a CPython int operation is mostly the
  * allocation of its result (~200 instructions).
  *
+ * `perpx_move_equity` carries a cached cross equity across a fill (a cash change and one
+ * position's value at mark, floor(size mark / 10**18), before and after).
+ *
  * `perpx_margin` is a margin requirement (two products over 10**18, each rounded up)
  * plus a running total, in one int built.
  *
@@ -362,6 +365,29 @@ static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObjec
     if (q2[2] || q2[1] >> 62) Py_RETURN_NONE;
     __int128 q = (__int128)(((unsigned __int128)q2[1] << 64) | q2[0]);
     return perpx_build_i128(base + (neg ? -q : q));
+}
+
+/* t + (cash - was) + floor(new mark / 10**18) - floor(old mark / 10**18): a cross
+ * equity carried across a fill that moved the account's cash from `was` to `cash` and
+ * one position from `old` to `new` at `mark`, in one int built; for every operand below
+ * 2**120 in magnitude and both quotients below 2**120 (the sum then stays below 2**123);
+ * None otherwise. */
+static inline PyObject *perpx_move_equity(PyObject *t, PyObject *cash, PyObject *was,
+                                          PyObject *new_size, PyObject *old_size,
+                                          PyObject *mark) {
+    uint64_t nl, nh, ol, oh, ml, mh, qn[3], qo[3];
+    int nneg, oneg, mneg;
+    __int128 base, c, w;
+    if (perpx_load_i128(t, &base) < 0 || perpx_load_i128(cash, &c) < 0
+        || perpx_load_i128(was, &w) < 0 || perpx_load2(new_size, &nl, &nh, &nneg) < 0
+        || perpx_load2(old_size, &ol, &oh, &oneg) < 0
+        || perpx_load2(mark, &ml, &mh, &mneg) < 0) Py_RETURN_NONE;
+    int qn_neg = perpx_muldiv_short(nl, nh, nneg, ml, mh, mneg, 0, qn);
+    int qo_neg = perpx_muldiv_short(ol, oh, oneg, ml, mh, mneg, 0, qo);
+    if (qn[2] || qn[1] >> 56 || qo[2] || qo[1] >> 56) Py_RETURN_NONE;
+    __int128 a = (__int128)(((unsigned __int128)qn[1] << 64) | qn[0]);
+    __int128 b = (__int128)(((unsigned __int128)qo[1] << 64) | qo[0]);
+    return perpx_build_i128(base + (c - w) + (qn_neg ? -a : a) - (qo_neg ? -b : b));
 }
 
 /* t + ceil(ceil(|x| mark / 10**18) frac / 10**18) (t NULL: 0 +): a margin requirement,

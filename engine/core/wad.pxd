@@ -11,6 +11,8 @@ cdef extern from "wad.h":
     object perpx_add_mul_wad_down(object t, object a, object b)
     object perpx_add_mul(object t, object x, object y, int sub)
     object perpx_closed_pnl(object old, object delta, object price, object entry)
+    object perpx_move_equity(object t, object cash, object was, object new_size,
+                             object old_size, object mark)
     object perpx_margin(object t, object x, object mark, object frac)
     object perpx_margin1(object x, object mark, object frac)
 
@@ -29,5 +31,7 @@ cpdef object add_mul_wad_down(object t, object x, object y)
 cpdef object add_mul(object t, object x, object y)
 cpdef object sub_mul(object t, object x, object y)
 cpdef object closed_pnl(object old, object delta, object price, object entry)
+cpdef object move_equity(object t, object cash, object was, object new, object old,
+                         object mark)
 cpdef object margin(object x, object mark, object fraction)
 cpdef object add_margin(object t, object x, object mark, object fraction)

@@ -185,6 +185,17 @@ def add_mul_wad_down(t: int, x: int, y: int) -> int:
     return t + x * y // WAD
 
 
+def move_equity(t: int, cash: int, was: int, new: int, old: int, mark: int) -> int:
+    """t + (cash - was) + floor(new * mark / WAD) - floor(old * mark / WAD): a cross
+    equity `t` after a fill moved the account's cash from `was` to `cash` and one cross
+    position's size from `old` to `new`, valued at `mark` (Ledger.cross_equity's term)."""
+    if cython.compiled:
+        r = perpx_move_equity(t, cash, was, new, old, mark)  # noqa: F821
+        if r is not None:
+            return r
+    return t + (cash - was) + new * mark // WAD - old * mark // WAD
+
+
 def margin(x: int, mark: int, fraction: int) -> int:
     """|x| * mark / WAD * fraction / WAD, each step rounded up (away from zero, as
     mul_div): the margin requirement of a position of x WAD base at mark

@@ -27,10 +27,13 @@ from engine.core.wad import WAD
 
 TRADERS = [f"0x{i:040x}" for i in range(1, 9)]
 T0 = 1_700_000_000_000
+HOUR_MS = 3_600_000
 ETH, BTC = 1, 2
 
 
-def stream(seed: int, n: int) -> list:
+def stream(seed: int, n: int, jump_every: int = 0) -> list:
+    """`n` seeded commands one ms apart; with `jump_every`, the clock also jumps 8 h
+    every that many commands (so funding intervals close between fills)."""
     rng = random.Random(seed)
     mids = {ETH: 2_000 * WAD, BTC: 30_000 * WAD}
     ticks = {m.market_id: m.tick_size for m in default_markets()}
@@ -39,7 +42,7 @@ def stream(seed: int, n: int) -> list:
     cmds += [UpdateIndex(m, p, T0) for m, p in mids.items()]
     placed: list[tuple[str, bytes]] = []
     for k in range(n):
-        ts = T0 + 1 + k
+        ts = T0 + 1 + k + (k // jump_every * 8 * HOUR_MS if jump_every else 0)
         roll = rng.random()
         if roll < 0.03:
             m = rng.choice((ETH, BTC))
@@ -94,11 +97,35 @@ def test_checked_with_cache__seeded_streams__same_events_as_exact_check(seed, mo
     assert {"Withdrawn", "WithdrawalRejected"} <= kinds  # both ways, so cash really moved
 
 
+@pytest.mark.parametrize("seed", [5, 6])
+def test_cached_equity__after_every_command__is_the_exact_cross_equity(seed):
+    # E is carried across fills (cash and the position's value at mark), never
+    # recomputed: after every command each cached E must equal cross_equity, also
+    # across funding intervals (the clock jumps 8 h every 400 commands), whose payment
+    # a later fill settles into cash
+    engine = Engine(default_markets())
+    ledger = engine.ledger
+    checked = settled = 0
+    for cmd in stream(seed, 3_000, jump_every=400):
+        before = {a: [p.last_index for p in ledger.accounts[a].positions.values()]
+                  for a in ledger.risk_cache}
+        engine.apply(cmd)
+        for account, (_, equity) in ledger.risk_cache.items():
+            assert equity == ledger.cross_equity(account), (cmd, account)
+            checked += 1
+            if account in before and before[account] != [
+                    p.last_index for p in ledger.accounts[account].positions.values()]:
+                settled += 1  # a fill settled its funding with the entry kept
+    assert checked > 3_000
+    assert settled > 0
+    assert all(ledger.funding_index[m] != 0 for m in (ETH, BTC))  # funding ran
+
+
 def test_cached_equity__a_fill_far_above_the_mark__next_order_sees_the_loss():
     # A's first order caches [R, E]; its IOC then buys 0.5 ETH at 2,800 against a mark
-    # of 2,000: its cross equity falls from 470 to ~69.3. With E kept from before the
-    # fill, the next resting buy would pass (470 >= R 110 + 50); the exact check
-    # needs 1.1 ETH x 2,000 x 5% = 110 > 69.3 and rejects it.
+    # of 2,000: its cross equity falls from 470 to 69.3. With E kept from before the
+    # fill, the next resting buy would pass (470 >= R 110 + 50); carried across the
+    # fill, E is 69.3 and the check needs 1.1 ETH x 2,000 x 5% = 110: rejected.
     a, maker = TRADERS[0], TRADERS[1]
     engine = Engine(default_markets())
     for cmd in (Deposit(a, 470 * WAD, T0), Deposit(maker, 10**6 * WAD, T0),
@@ -115,7 +142,10 @@ def test_cached_equity__a_fill_far_above_the_mark__next_order_sees_the_loss():
     assert engine.ledger.risk_cache[a][1] == 470 * WAD  # E, kept from the exact check
     fill = place(3, a, True, WAD // 2, 2_800 * WAD, FLAG_IOC)
     assert "TradeExecuted" in [type(e).__name__ for e in fill]
-    assert engine.ledger.risk_cache[a][1] is None  # the fill moved the cross equity
+    # the fill carried E: 470 - 0.5 x 2,800 - fee + 0.5 x 2,000 (its position at mark)
+    fee = WAD // 2 * 2_800 * 5 // 10_000  # the taker's 0.05% of the 1,400 notional
+    assert engine.ledger.risk_cache[a][1] == 470 * WAD - 1_400 * WAD - fee + 1_000 * WAD
+    assert engine.ledger.risk_cache[a][1] == engine.ledger.cross_equity(a)
     rejected, = place(4, a, True, WAD // 2, 1_900 * WAD)
     assert isinstance(rejected, OrderRejected) and rejected.code == 2001
     assert engine.ledger.cross_equity(a) < 110 * WAD

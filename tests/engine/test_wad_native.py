@@ -2,8 +2,9 @@
 
 Compiled (make native), `mul_wad_down/up`, `div_wad_down/up`, `mul`, `compare_mul`,
 `weighted_mean`, the fused sums `add_add` / `add_sub` / `sub_sub`, `add_mul` / `sub_mul`,
-`add_mul_wad_down`, `closed_pnl` and `margin` / `add_margin` take wad.h's C path for operands below 2**240 (weighted_mean: weights
-summing below 2**64; the fused ones: operands below 2**120) and fall back to Python ints above; interpreted, they are
+`add_mul_wad_down`, `move_equity`, `closed_pnl` and `margin` / `add_margin` take wad.h's C
+path for operands below 2**240 (weighted_mean: weights summing below 2**64; the fused
+ones: operands below 2**120) and fall back to Python ints above; interpreted, they are
 the Python expressions themselves. The expected values here are written with Python
 ints (floor `//`, ceil as -((-n) // d)), never with the helpers, so both modes are
 held to the same arithmetic, across the C path's limb and digit boundaries.
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from engine.core import NATIVE, nativeinfo, wad
 from engine.core.wad import (WAD, add_add, add_margin, add_mul, add_mul_wad_down, add_sub,
-                             closed_pnl, compare_mul, margin,
+                             closed_pnl, compare_mul, margin, move_equity,
                              div_wad_down, div_wad_up, mul, mul_wad_down, mul_wad_up,
                              multiple_of, sub_mul, sub_sub, weighted_mean)
 
@@ -304,3 +305,39 @@ def test_margin__worked_numbers():
     assert add_margin(-150 * WAD, 3 * WAD // 2, 2_000 * WAD + 1, 5 * WAD // 100) == 1
     assert margin(1, 1, 1) == 1  # 1e-36 rounded up twice: one wei
     assert margin(WAD, 0, WAD) == 0  # no mark yet: nothing
+
+
+def _moved(t: int, cash: int, was: int, new: int, old: int, mark: int) -> int:
+    return t + cash - was + _floor(new * mark) - _floor(old * mark)
+
+
+# move_equity's C path: every operand below 2**120, each quotient below 2**120
+MOVE_EDGES = sorted({s * (2**k + d) for k in (0, 30, 60, 64, 90, 119, 120, 121, 130)
+                     for d in (-1, 0, 1) for s in (1, -1)} | {0, WAD, -WAD, WAD // 2})
+
+
+@pytest.mark.parametrize("new", MOVE_EDGES)
+def test_move_equity__edge_values__equal_python_floors(new):
+    for old in (0, 1, -1, WAD, -(WAD // 2), 2**119, -(2**120)):
+        for mark in (0, 1, WAD + 1, 2_000 * WAD, 2**64, 2**119, 2**120, 2**121):
+            for t, cash, was in ((0, 0, 0), (2**119, -(2**119), 2**119 - 1),
+                                 (-7, 3 * WAD, 2**121)):
+                want = _moved(t, cash, was, new, old, mark)
+                assert move_equity(t, cash, was, new, old, mark) == want, (
+                    t, cash, was, new, old, mark)
+
+
+@given(ints, ints, ints, ints, ints, st.one_of(st.integers(0, 2**130), ints))
+def test_move_equity__random_values__equal_python_floors(t, cash, was, new, old, mark):
+    got = move_equity(t, cash, was, new, old, mark)
+    assert got == _moved(t, cash, was, new, old, mark) and type(got) is int
+
+
+def test_move_equity__worked_numbers():
+    # equity 470 in cash only; buying 0.5 base at 2,800 with a 0.7 fee, mark 2,000: the
+    # cash falls by 1,400.7 and the new position is worth 1,000 at mark: 69.3 left
+    cash = 470 * WAD - 1_400 * WAD - 7 * WAD // 10
+    assert move_equity(470 * WAD, cash, 470 * WAD, WAD // 2, 0, 2_000 * WAD) == 693 * WAD // 10
+    # a short of 0.5 closed at a mark of 2,000.000000000000000001: its value was
+    # floor(-1,000.0000000000000000005) = -1,000.000000000000000001, now 0
+    assert move_equity(0, 0, 0, 0, -WAD // 2, 2_000 * WAD + 1) == 1_000 * WAD + 1
