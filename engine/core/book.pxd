@@ -4,6 +4,7 @@
 
 cimport cython
 
+from engine.core.idmap cimport IdMap
 from engine.core.memo cimport PriceIndex
 from engine.core.value cimport Value
 
@@ -33,7 +34,7 @@ cdef class Resting:
 
 cdef class Book:
     cdef public object market
-    cdef public dict _orders
+    cdef public IdMap _orders
     cdef public object _by_trader
     cdef public dict _bids
     cdef public dict _asks
@@ -46,7 +47,7 @@ cdef class Book:
     cdef public object _next_seq
     cdef public object _index_until
 
-    @cython.locals(order=Resting, tail=Resting, level=list, new=list, levels=dict, orders=dict)
+    @cython.locals(order=Resting, tail=Resting, level=list, new=list, levels=dict, orders=IdMap)
     cpdef Resting insert(self, order_id, trader, is_buy, price, size)
     cpdef Resting cancel(self, order_id)
     cpdef match(self, trader, is_buy, limit_price, size)
@@ -55,7 +56,7 @@ cdef class Book:
     cpdef bint can_take(self, trader, is_buy, limit_price) except -1
     cpdef bint would_cross(self, is_buy, price) except -1
     cpdef Resting get(self, order_id)
-    @cython.locals(order=Resting, orders=dict, levels=dict, level=list, fills=list,
+    @cython.locals(order=Resting, orders=IdMap, levels=dict, level=list, fills=list,
                    cancelled=list, index=PriceIndex)
     cpdef tuple _take(self, trader, is_buy, limit, left, best)
     @cython.locals(prev=Resting, nxt=Resting, level=list)

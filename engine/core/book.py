@@ -51,6 +51,7 @@ from itertools import islice
 import cython
 from sortedcontainers import SortedList
 
+from engine.core.idmap import IdMap
 from engine.core.memo import PriceIndex
 from engine.core.value import Value
 
@@ -203,7 +204,7 @@ class Book:
 
     def __init__(self, market: int) -> None:
         self.market = market
-        self._orders: dict[bytes, Resting] = {}
+        self._orders = IdMap()  # order id -> Resting, in arrival order (engine/core/idmap.py)
         self._by_trader: ByTrader | None = None  # None: not kept (nobody read it lately)
         self._index_until = 0  # the insert seq at which an unread index is dropped
         # the levels by price: in memo.h's table (compiled: a dict of WAD prices probes
@@ -254,7 +255,8 @@ class Book:
         """Rest `size` WAD base at `price` (WAD) at the back of its level; return the order.
 
         Raises ValueError on a duplicate id, a size or price outside (0, 2**256), or an
-        order that would cross the other side (match it first, rest the remainder).
+        order that would cross the other side (match it first, rest the remainder);
+        TypeError on an id that is not bytes.
         """
         if not 0 < size < UINT256_LIMIT:
             raise ValueError(f"book: size must be in (0, 2**256), got {size}")
@@ -282,7 +284,7 @@ class Book:
             try:
                 self._check_new_level(is_buy, price)
             except ValueError:
-                del orders[order_id]  # refused: the book is as it was
+                orders.pop(order_id)  # refused: the book is as it was
                 raise
         self._next_seq = seq + 1
         if level is None:  # a new level: register its key, best last (inline: hot path)
@@ -346,7 +348,7 @@ class Book:
                 f"for order 0x{order_id.hex()}"
             )
         if new_remaining == 0:
-            del self._orders[order_id]
+            self._orders.pop(order_id)
             self._unlink(order)
             return
         cython.cast(list, order._level)[TOTAL] -= order.remaining - new_remaining
@@ -537,7 +539,7 @@ class Book:
                     left -= rem
                     order.remaining = 0
                     fills.append(_match(order_id, maker, best, rem, 0))
-                del orders[order_id]
+                orders.pop(order_id)
                 if by_trader is not None:
                     own = by_trader[maker]
                     del own[order_id]

@@ -472,7 +472,7 @@ class EngineCore:
         for match in matches:
             maker_hash, maker, price = match.maker_id, match.maker_trader, match.price
             size, maker_left = match.size, match.maker_remaining
-            maker_rec = orders[maker_hash]
+            maker_rec = orders.record(maker_hash)
             maker_order = maker_rec.order
             notional = mul_wad_down(size, price)
             maker_rates = rates.get(maker)
@@ -530,7 +530,7 @@ class EngineCore:
 
     def _unrested(self, h: bytes, remaining: int, reason: str, ts: int, out: list) -> None:
         """Book-keeping for an order the book already removed (STP, cancel, expiry)."""
-        self._unrested_rec(h, self.orders[h], remaining, reason, ts, out)
+        self._unrested_rec(h, self.orders.record(h), remaining, reason, ts, out)
 
     def _unrested_rec(self, h: bytes, rec: OrderRecord, remaining: int, reason: str, ts: int,
                       out: list) -> None:

@@ -1,9 +1,10 @@
-"""The order registry: order hash -> OrderRecord, split into 256 dicts by the hash's
-first byte.
+"""The order registry: order hash -> OrderRecord, split into 256 tables by the hash's
+first byte (each an IdMap: an insertion-ordered dict of bytes keys, in C when compiled).
 
-CPython grows a dict by rebuilding its whole table, and a dict whose keys come and go
-(orders are registered and, an hour after they end, retired) rebuilds it again each
-time its free entries run out, at a steady size too. With one dict that rebuild is a
+A dict (and an IdMap, built the same way) grows by rebuilding its whole table, and one
+whose keys come and go (orders are registered and, an hour after they end, retired)
+rebuilds it again each time its free entries run out, at a steady size too. With one
+dict that rebuild is a
 pause of the whole engine proportional to the registry: 32 ms at 699,051 records on
 the core benchmark's million commands, the longest command of the run. Split by the
 first byte of the hash (EIP-712 digests and the engine's blake2b ids: uniform), each
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import cython
 
+from engine.core.idmap import IdMap
 from engine.core.views import OrderRecord
 
 SHARDS = 256  # one per value of the hash's first byte
@@ -34,16 +36,16 @@ def _bad_key(h: object) -> TypeError:
 
 @cython.cclass
 class OrderRegistry:
-    """Order hash (bytes) -> OrderRecord, in SHARDS insertion-ordered dicts (see the
+    """Order hash (bytes) -> OrderRecord, in SHARDS insertion-ordered IdMaps (see the
     module docstring); its C layout is in registry.pxd."""
 
     def __init__(self, items: Iterable[tuple[bytes, OrderRecord]] = ()) -> None:
-        self._shards = [{} for _ in range(SHARDS)]
+        self._shards = [IdMap() for _ in range(SHARDS)]
         for h, rec in items:
             self[h] = rec
 
-    def _shard(self, h: object) -> dict | None:
-        """The dict that holds (or would hold) `h`; None if `h` is not non-empty bytes."""
+    def _shard(self, h: object) -> IdMap | None:
+        """The table that holds (or would hold) `h`; None if `h` is not non-empty bytes."""
         if type(h) is not bytes:
             return None
         key = cython.cast(bytes, h)
@@ -57,16 +59,22 @@ class OrderRegistry:
             return default
         return shard.get(h, default)
 
-    def __getitem__(self, h: object) -> OrderRecord:
+    def record(self, h: object) -> OrderRecord:
+        """`registry[h]` (KeyError if unknown); compiled, a vtable call (the engine's
+        fills and cancels)."""
         shard = self._shard(h)
-        if shard is None:
+        rec = None if shard is None else shard.get(h)
+        if rec is None:
             raise KeyError(h)
-        return shard[h]
+        return rec
+
+    def __getitem__(self, h: object) -> OrderRecord:
+        return self.record(h)
 
     def has(self, h: object) -> bool:
         """`h in registry`; compiled, a vtable call (the engine's duplicate check)."""
         shard = self._shard(h)
-        return shard is not None and h in shard
+        return shard is not None and shard.has(h)
 
     def __contains__(self, h: object) -> bool:
         return self.has(h)
@@ -76,16 +84,15 @@ class OrderRegistry:
         shard = self._shard(h)
         if shard is None:
             raise _bad_key(h)
-        shard[h] = rec
+        shard.put(h, rec)
 
     def __setitem__(self, h: object, rec: OrderRecord) -> None:
         self.put(h, rec)
 
     def __delitem__(self, h: object) -> None:
         shard = self._shard(h)
-        if shard is None:
+        if shard is None or shard.pop(h) is None:
             raise KeyError(h)
-        del shard[h]
 
     def __len__(self) -> int:
         return sum([len(shard) for shard in self._shards])
@@ -99,10 +106,10 @@ class OrderRegistry:
 
     def __iter__(self) -> Iterator[bytes]:
         for shard in self._shards:
-            yield from shard
+            yield from shard.keys()
 
     def keys(self) -> list[bytes]:
-        return [h for shard in self._shards for h in shard]
+        return [h for shard in self._shards for h in shard.keys()]
 
     def values(self) -> list[OrderRecord]:
         return [rec for shard in self._shards for rec in shard.values()]

@@ -66,6 +66,16 @@ def test_insert__bad_size__raises(size: int) -> None:
         Book(1).insert(oid(1), MAKER, True, 100 * WAD, size)
 
 
+@pytest.mark.parametrize("order_id", ["0x01", 1, bytearray(32)])
+def test_insert__id_not_bytes__raises_and_leaves_the_book_as_it_was(order_id) -> None:
+    book = Book(1)
+    book.insert(oid(1), MAKER, True, 100 * WAD, WAD)
+    with pytest.raises(TypeError, match="order id: expected bytes"):
+        book.insert(order_id, MAKER, True, 99 * WAD, WAD)
+    assert [o.order_id for o in book.orders()] == [oid(1)] and len(book) == 1
+    assert book.best_bid() == 100 * WAD
+
+
 def test_insert__zero_price__raises() -> None:
     with pytest.raises(ValueError, match=r"book: price must be in \(0, 2\*\*256\), got 0"):
         Book(1).insert(oid(1), MAKER, True, 0, WAD)
