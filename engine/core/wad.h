@@ -60,13 +60,25 @@ static inline int perpx_load(PyObject *o, uint64_t limbs[4], int *neg) {
     *neg = n < 0;
     if (n < 0) n = -n;
     if (n > PERPX_MAX_DIGITS) return -1;
-    limbs[0] = limbs[1] = limbs[2] = limbs[3] = 0;
     const digit *d = ((PyLongObject *)o)->ob_digit;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned bit = 30u * (unsigned)i, w = bit >> 6, s = bit & 63u;
-        limbs[w] |= (uint64_t)d[i] << s;
-        if (s > 34u) limbs[w + 1] |= (uint64_t)d[i] >> (64u - s); /* w + 1 <= 3 */
+    /* straight-line: digits 0-3 and 4-7 each into one 120-bit sum, then the limbs */
+    unsigned __int128 lo = 0, hi = 0;
+    switch (n) { /* falls through: the top digit first */
+    case 8: hi = (unsigned __int128)d[7] << 90; /* fall through */
+    case 7: hi |= (unsigned __int128)d[6] << 60; /* fall through */
+    case 6: hi |= (unsigned __int128)d[5] << 30; /* fall through */
+    case 5: hi |= d[4]; /* fall through */
+    case 4: lo = (unsigned __int128)d[3] << 90; /* fall through */
+    case 3: lo |= (unsigned __int128)d[2] << 60; /* fall through */
+    case 2: lo |= (unsigned __int128)d[1] << 30; /* fall through */
+    case 1: lo |= d[0]; /* fall through */
+    default: break;
     }
+    /* value = lo + hi x 2**120, lo < 2**120 */
+    limbs[0] = (uint64_t)lo;
+    limbs[1] = (uint64_t)(lo >> 64) | ((uint64_t)hi << 56);
+    limbs[2] = (uint64_t)(hi >> 8);
+    limbs[3] = (uint64_t)(hi >> 72);
     return (int)((30 * n + 63) / 64);
 }
 
