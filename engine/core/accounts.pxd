@@ -28,7 +28,8 @@ cdef class Ledger:
     @cython.locals(b_acct=Account, s_acct=Account, b_pos=Position, s_pos=Position,
                    oi=dict)
     cpdef tuple fill(self, market, buyer, seller, size, price, buyer_fee, seller_fee,
-                     buyer_isolated, seller_isolated, bint report=*, receives=*)
+                     buyer_isolated, seller_isolated, bint report=*, receives=*,
+                     long covered=*)
     @cython.locals(cache=dict, cell=list)
     cpdef _trade(self, account, Position pos, market, size, bint is_buy, price, isolated, grow,
                  mark, was, cash)

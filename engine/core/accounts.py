@@ -357,14 +357,18 @@ class Ledger:
 
     def fill(self, market: int, buyer: str, seller: str, size: int, price: int,
              buyer_fee: int, seller_fee: int, buyer_isolated: bool, seller_isolated: bool,
-             report: bool = True, receives: int | None = None
+             report: bool = True, receives: int | None = None, covered: int = 0
              ) -> tuple[int, int, int, int, int, int, int] | None:
         """`apply_fill` without its argument checks, for a caller that guarantees them
         (the engine's matcher: known market, size and price > 0, buyer != seller).
         Returns (buyer realized, seller realized, buyer funding, seller funding, dust,
         buyer size after, seller size after), all WAD; None if not `report` (the
         engine's matcher, which reads none of them: no tuple built per fill). `receives`:
-        mul_wad_down(size, price) if the caller has it (the matcher's fee notional)."""
+        mul_wad_down(size, price) if the caller has it (the matcher's fee notional).
+        `covered`: the sides whose cached pre-trade bound (risk_cache) already covers
+        this fill, 1 the buyer, 2 the seller (the matcher's: a maker's resting order, a
+        taker whose order passed the margin check with its whole size); the bound of
+        every other side grows by the fill's margin at mark."""
         accounts = self.accounts
         b_acct = accounts.get(buyer)
         if b_acct is None:
@@ -404,18 +408,20 @@ class Ledger:
             accounts[INSURANCE].cash += dust
             self.risk_cache.pop(INSURANCE, None)  # (not marked dirty: see below)
         # what each side's cached pre-trade bound grows by: size_margin (|delta| is `size`
-        # on both sides), and the mark its cached cross equity is carried at, only if a
-        # bound is cached
+        # on both sides) unless `covered`, and the mark its cached cross equity is
+        # carried at, only if a bound is cached
+        b_grow = s_grow = mark = 0
         if self.risk_cache:
-            grow = self.size_margin(market, size)
             mark = self.marks.get(market, 0)
-        else:
-            grow = mark = 0
+            if covered != 3:
+                grow = self.size_margin(market, size)
+                b_grow = 0 if covered & 1 else grow
+                s_grow = 0 if covered & 2 else grow
         b_old, s_old = b_pos.size, s_pos.size
-        b_real = self._trade(buyer, b_pos, market, size, True, price, buyer_isolated, grow,
+        b_real = self._trade(buyer, b_pos, market, size, True, price, buyer_isolated, b_grow,
                              mark, b_was, b_acct.cash)
         s_real = self._trade(seller, s_pos, market, size, False, price, seller_isolated,
-                             grow, mark, s_was, s_acct.cash)
+                             s_grow, mark, s_was, s_acct.cash)
         # open interest counts the long side: the buyer's long part grows by `up`, the
         # seller's shrinks by `down`; both are `size` when a long sells to a long (or to a
         # flat buyer): no change, no update
@@ -475,7 +481,8 @@ class Ledger:
             if was_isolated or pos.isolated:
                 del cache[account]
             else:
-                cell[0] = cell[0] + grow
+                if grow:
+                    cell[0] = cell[0] + grow
                 # the terms of cross_equity that moved, exactly
                 cell[1] = move_equity(cell[1], cash, was, new, old, mark)
         return realized

@@ -60,9 +60,9 @@ cdef class EngineCore:
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)
     @cython.locals(maker_rec=OrderRecord, maker_order=Order, ledger=Ledger, orders=OrderRegistry,
                    rates=dict, fills=dict, match=Match, bits=cython.long,
-                   history=FillHistory, taker_history=FillHistory)
+                   history=FillHistory, taker_history=FillHistory, covered=cython.long)
     cpdef _settle_matches(self, market, taker_hash, Order taker_order, matches, ts, list out,
-                          liquidation)
+                          liquidation, bint checked=*)
     cpdef _unrested(self, h, remaining, reason, ts, list out)
     @cython.locals(order=Order)
     cpdef _unrested_rec(self, h, OrderRecord rec, remaining, reason, ts, list out)

@@ -425,7 +425,9 @@ class EngineCore:
             self._unrested(resting.order_id, resting.remaining, "self-trade", ts, out)
         filled = 0
         if matches:
-            filled = self._settle_matches(market, h, order, matches, ts, out, False)
+            # a reduce-only order skipped the margin check: its fills are not in its bound
+            filled = self._settle_matches(market, h, order, matches, ts, out, False,
+                                          not flags & REDUCE_ONLY)
             rec.filled += filled
         left = order.size - rec.filled if can_rest else size - filled
         if flags & REDUCE_ONLY and can_rest:
@@ -454,12 +456,19 @@ class EngineCore:
         return filled
 
     def _settle_matches(self, market: int, taker_hash: bytes, taker_order: Order,
-                        matches: list[Match], ts: int, out: list, liquidation: bool) -> int:
+                        matches: list[Match], ts: int, out: list, liquidation: bool,
+                        checked: bool = False) -> int:
         """Settle fills of a taker against makers in the ledger; emit TradeExecuted each.
 
         Fees: each side's stake-tier rate, never above the rate its order signed
         (max_fee_rate), so the contract's fee check always holds. A liquidation
-        taker pays the liquidation fee (capped at its equity) to insurance instead."""
+        taker pays the liquidation fee (capped at its equity) to insurance instead.
+
+        `checked`: the taker's order passed the pre-trade margin check with its whole
+        size, so its cached bound (Ledger.risk_cache) already covers these fills, as
+        every maker's does (a resting order's fill moves the position by what leaves
+        the order: its market's worst case cannot grow); Ledger.fill raises only the
+        bounds these do not cover."""
         ledger, orders, rates = self.ledger, self.orders, self._rates[market]
         fills, expiries = self.fills, self.expiries
         taker = taker_order.trader
@@ -469,6 +478,11 @@ class EngineCore:
         taker_history = None
         filled = 0
         seq = self._seq
+        # Ledger.fill's `covered` sides (1 the buyer, 2 the seller): the maker always
+        if is_buy:
+            covered = 3 if checked else 2
+        else:
+            covered = 3 if checked else 1
         for match in matches:
             maker_hash, maker, price = match.maker_id, match.maker_trader, match.price
             size, maker_left = match.size, match.maker_remaining
@@ -487,10 +501,10 @@ class EngineCore:
             maker_isolated = (bits & ISOLATED) != 0
             if is_buy:  # the seller receives the notional (rules.trade_cash): pass it on
                 ledger.fill(market, taker, maker, size, price, taker_fee, maker_fee,
-                            taker_isolated, maker_isolated, False, notional)
+                            taker_isolated, maker_isolated, False, notional, covered)
             else:
                 ledger.fill(market, maker, taker, size, price, maker_fee, taker_fee,
-                            maker_isolated, taker_isolated, False, notional)
+                            maker_isolated, taker_isolated, False, notional, covered)
             if liquidation:
                 taker_fee = self._charge_liquidation_fee(taker, market, size, price)
             maker_rec.filled += size

@@ -173,8 +173,8 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     `ledger.risk_cache[account]` = [R, E], R an upper bound of the initial margin the
     account's worst case needs (its positions and resting orders), E its exact cross
     equity (carried across each fill exactly; any other change of its cash drops the
-    entry, a mark move or a funding step clears them all; see Ledger.risk_cache). A new order grows
-    one market's worst case by at most its size, so it adds at most
+    entry, a mark move or a funding step clears them all; see Ledger.risk_cache). A new
+    order grows one market's worst case by at most its size, so it adds at most
     margin_requirement(size, mark, IMF) to the requirement (ceil(a + b) <= ceil(a) +
     ceil(b), twice). If the cross equity, computed exactly, minus the order's loss
     at mark covers R plus that, the exact check accepts too (R >= the exact
@@ -182,7 +182,8 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     the order is accepted without it, R growing by the same amount. The resting
     orders' own loss at mark must be zero (tested at each use by one product per
     side), so cancels and maker fills, which only lower the worst case, need no
-    update; fills raise R in Ledger._trade, a mark change clears it. A miss, or a
+    update; a fill raises R in Ledger._trade unless R covers it already (a maker's, a
+    checked taker's: see Engine._settle_matches), a mark change clears it. A miss, or a
     failed fast check, runs the exact check, which sets R to the exact requirement."""
     marks = ledger.marks
     mark = marks.get(market)

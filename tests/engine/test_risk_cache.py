@@ -22,7 +22,7 @@ from engine.core.engine import Engine
 from engine.core.events import OrderRejected
 from engine.core.markets import default_markets
 from engine.core.orders import Order
-from engine.core.rules import FLAG_IOC, FLAG_ISOLATED, FLAG_REDUCE_ONLY
+from engine.core.rules import FLAG_IOC, FLAG_ISOLATED, FLAG_REDUCE_ONLY, margin_requirement
 from engine.core.wad import WAD
 
 TRADERS = [f"0x{i:040x}" for i in range(1, 9)]
@@ -97,12 +97,33 @@ def test_checked_with_cache__seeded_streams__same_events_as_exact_check(seed, mo
     assert {"Withdrawn", "WithdrawalRejected"} <= kinds  # both ways, so cash really moved
 
 
+def worst_case_margin(engine: Engine, account: str) -> int:
+    """The initial margin the account's worst case needs, exactly as the full check
+    counts it: per market max(|pos + buys|, |pos - sells|) at mark (for an isolated
+    position only the growth beyond it)."""
+    ledger = engine.ledger
+    positions = ledger.accounts[account].positions
+    rows = engine._exposure.get(account, {})
+    total = 0
+    for m in set(positions) | set(rows):
+        pos = positions.get(m)
+        held = pos.size if pos is not None else 0
+        bs, _, ss, _ = rows.get(m, [0, 0, 0, 0])
+        worst = max(abs(held + bs), abs(held - ss))
+        if held and pos.isolated:
+            worst = max(0, worst - abs(held))
+        total += margin_requirement(worst, ledger.marks.get(m, 0), ledger.markets[m].imf)
+    return total
+
+
 @pytest.mark.parametrize("seed", [5, 6])
-def test_cached_equity__after_every_command__is_the_exact_cross_equity(seed):
+def test_cached_entries__after_every_command__exact_equity_and_a_bound_that_holds(seed):
     # E is carried across fills (cash and the position's value at mark), never
     # recomputed: after every command each cached E must equal cross_equity, also
     # across funding intervals (the clock jumps 8 h every 400 commands), whose payment
-    # a later fill settles into cash
+    # a later fill settles into cash. R must stay at or above the worst case's exact
+    # initial margin: a fill raises it only for a side it does not already cover (a
+    # reduce-only taker, never a maker or a checked taker)
     engine = Engine(default_markets())
     ledger = engine.ledger
     checked = settled = 0
@@ -110,8 +131,9 @@ def test_cached_equity__after_every_command__is_the_exact_cross_equity(seed):
         before = {a: [p.last_index for p in ledger.accounts[a].positions.values()]
                   for a in ledger.risk_cache}
         engine.apply(cmd)
-        for account, (_, equity) in ledger.risk_cache.items():
+        for account, (bound, equity) in ledger.risk_cache.items():
             assert equity == ledger.cross_equity(account), (cmd, account)
+            assert bound >= worst_case_margin(engine, account), (cmd, account)
             checked += 1
             if account in before and before[account] != [
                     p.last_index for p in ledger.accounts[account].positions.values()]:
@@ -119,6 +141,38 @@ def test_cached_equity__after_every_command__is_the_exact_cross_equity(seed):
     assert checked > 3_000
     assert settled > 0
     assert all(ledger.funding_index[m] != 0 for m in (ETH, BTC))  # funding ran
+
+
+def test_cached_bound__reduce_only_taker_with_resting_orders__grows_with_the_fill():
+    # A is long 1 ETH with 1.5 ETH of resting sells and 0.01 ETH of resting buys: worst
+    # case max(1.01, |1 - 1.5|) = 1.01 ETH, R exactly 101 (1.01 x 2,000 x 5%). Its
+    # reduce-only IOC sells 1 ETH (no margin check): flat, the resting sells now open
+    # a 1.5 ETH short at worst (150). R must have grown with the fill (it does not
+    # cover an unchecked taker), or A's next order would be judged against a bound
+    # below what A needs.
+    a, b, c = TRADERS[0], TRADERS[1], TRADERS[2]
+    engine = Engine(default_markets())
+    ledger = engine.ledger
+    for cmd in (Deposit(a, 400 * WAD, T0), Deposit(b, 10**6 * WAD, T0),
+                Deposit(c, 10**6 * WAD, T0), UpdateIndex(ETH, 2_000 * WAD, T0)):
+        engine.apply(cmd)
+
+    def place(n: int, trader: str, is_buy: bool, size: int, price: int, flags: int = 0):
+        order = Order(trader, ETH, is_buy, size, price, 0, flags, 10**15, n, 0)
+        return engine.apply(PlaceOrder(order, n.to_bytes(32, "big"), b"", T0 + n))
+
+    place(1, b, False, WAD, 2_000 * WAD)
+    place(2, a, True, WAD, 2_000 * WAD, FLAG_IOC)  # A buys 1 ETH from B
+    place(3, a, False, 3 * WAD // 2, 2_100 * WAD)  # rests 1.5 ETH of sells
+    ledger.risk_cache.clear()  # A's next order takes the exact check: R exactly 101
+    place(4, a, True, WAD // 100, 1_900 * WAD)
+    assert worst_case_margin(engine, a) == 101 * WAD == ledger.risk_cache[a][0]
+    place(5, c, True, WAD, 2_000 * WAD)
+    trades = place(6, a, False, WAD, 2_000 * WAD, FLAG_IOC | FLAG_REDUCE_ONLY)
+    assert "TradeExecuted" in [type(e).__name__ for e in trades]
+    assert ledger.position(a, ETH) is None  # flat
+    assert worst_case_margin(engine, a) == 150 * WAD
+    assert ledger.risk_cache[a][0] == 201 * WAD  # 101 + the fill's 1 ETH: 100
 
 
 def test_cached_equity__a_fill_far_above_the_mark__next_order_sees_the_loss():
