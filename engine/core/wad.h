@@ -574,6 +574,13 @@ static inline PyObject *perpx_add_mul(PyObject *t, PyObject *x, PyObject *y, int
     Py_RETURN_NONE;
 }
 
+static inline PyObject *perpx_move_equity(PyObject *t, PyObject *cash, PyObject *was,
+                                          PyObject *new_size, PyObject *old_size,
+                                          PyObject *mark) {
+    (void)t; (void)cash; (void)was; (void)new_size; (void)old_size; (void)mark;
+    Py_RETURN_NONE;
+}
+
 static inline PyObject *perpx_closed_pnl(PyObject *old, PyObject *delta, PyObject *price,
                                          PyObject *entry) {
     (void)old; (void)delta; (void)price; (void)entry;
