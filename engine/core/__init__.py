@@ -35,6 +35,8 @@ _from_source = {n for n, how in NATIVE.items() if how != "compiled"}
 if _from_source:
     sys.meta_path.insert(0, _SourceFirst(_from_source))
 _stale = sorted(n for n, how in NATIVE.items() if how == "stale")
+_held = sorted(n for n, how in NATIVE.items() if how == "held")
 if _stale:
+    also = f" (and {', '.join(_held)}, which cimport them)" if _held else ""
     warnings.warn(f"engine.core: {', '.join(_stale)} changed since `make native`; running "
-                  "them from source (slower) until it runs again", stacklevel=2)
+                  f"them{also} from source (slower) until it runs again", stacklevel=2)

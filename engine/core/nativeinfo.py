@@ -14,6 +14,7 @@ import hashlib
 import importlib.machinery
 import json
 import os
+import re
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent
@@ -54,10 +55,30 @@ def pure_requested() -> bool:
     return os.environ.get(PURE_ENV, "") not in ("", "0")
 
 
+def cimports(name: str) -> set[str]:
+    """The engine/core modules the module's .pxd cimports (its compiled code is built
+    against their C layouts)."""
+    path = CORE / f"{name}.pxd"
+    if not path.exists():
+        return set()
+    out: set[str] = set()
+    for line in path.read_text().splitlines():
+        m = re.match(r"\s*from engine\.core\.(\w+) cimport", line)
+        if m:
+            out.add(m.group(1))
+            continue
+        m = re.match(r"\s*from engine\.core cimport \(?([\w, ]+)\)?", line)
+        if m:
+            out.update(n.strip() for n in m.group(1).split(",") if n.strip())
+    return out
+
+
 def plan() -> dict[str, str]:
     """Per module: "compiled" (its extension is current), "stale" (its sources changed
-    since the build), "not built" (no extension or no manifest entry) or "pure"
-    (PERPX_PURE=1 asked for source)."""
+    since the build), "not built" (no extension or no manifest entry), "held" (current,
+    but it cimports, directly or through others, a module that runs from source: its
+    compiled code expects that module's compiled types, so it runs from source too) or
+    "pure" (PERPX_PURE=1 asked for source)."""
     try:
         recorded = json.loads(MANIFEST.read_text())
     except (OSError, ValueError):
@@ -73,4 +94,12 @@ def plan() -> dict[str, str]:
             out[name] = "stale"
         else:
             out[name] = "compiled"
+    held = True
+    while held:  # until no compiled module cimports one that is not
+        held = False
+        for name, how in out.items():
+            if how == "compiled" and any(out.get(dep, "compiled") != "compiled"
+                                         for dep in cimports(name)):
+                out[name] = "held"
+                held = True
     return out

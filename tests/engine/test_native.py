@@ -100,6 +100,31 @@ def test_plan__edited_source__is_stale_and_runs_from_source(tmp_path, monkeypatc
     assert set(nativeinfo.plan().values()) == {"pure"}
 
 
+def test_plan__a_module_cimports_a_stale_one__runs_from_source_too(tmp_path, monkeypatch):
+    # a compiled module is built against the C layouts of the modules it cimports: with
+    # one of them from source its import fails ("size changed"), so it runs from source
+    # as well, and so does whatever cimports it in turn
+    core = tmp_path / "core"
+    core.mkdir()
+    for name in ("base", "mid", "top", "free"):
+        (core / f"{name}.py").write_text(f"N = '{name}'\n")
+        (core / f"{name}.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    (core / "mid.pxd").write_text("from engine.core.base cimport Thing\n")
+    (core / "top.pxd").write_text("from engine.core cimport (mid, free)\n")
+    monkeypatch.setattr(nativeinfo, "CORE", core)
+    monkeypatch.setattr(nativeinfo, "MANIFEST", core / "native.json")
+    monkeypatch.setattr(nativeinfo, "compiled_file", lambda name: (
+        core / f"{name}.cpython-311-x86_64-linux-gnu.so"))
+    monkeypatch.delenv(nativeinfo.PURE_ENV, raising=False)
+    (core / "native.json").write_text(json.dumps(
+        {name: nativeinfo.source_hash(name) for name in ("base", "mid", "top", "free")}))
+    assert nativeinfo.cimports("top") == {"mid", "free"}
+    assert set(nativeinfo.plan().values()) == {"compiled"}
+    (core / "base.py").write_text("N = 'edited'\n")
+    assert nativeinfo.plan() == {"base": "stale", "mid": "held", "top": "held",
+                                 "free": "compiled"}
+
+
 def test_value_repr__from_another_thread__the_dataclass_text():
     # a compiled cclass dataclass's own repr failed outside the importing thread
     import threading
