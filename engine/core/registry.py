@@ -4,11 +4,11 @@ first byte (each an IdMap: an insertion-ordered dict of bytes keys, in C when co
 A dict (and an IdMap, built the same way) grows by rebuilding its whole table, and one
 whose keys come and go (orders are registered and, an hour after they end, retired)
 rebuilds it again each time its free entries run out, at a steady size too. With one
-dict that rebuild is a
-pause of the whole engine proportional to the registry: 32 ms at 699,051 records on
-the core benchmark's million commands, the longest command of the run. Split by the
-first byte of the hash (EIP-712 digests and the engine's blake2b ids: uniform), each
-table holds 1/256 of the records and each rebuild costs 1/256 of the time.
+dict that rebuild is a pause of the whole engine proportional to the registry: 32 ms
+at 699,051 records on the core benchmark's million commands, the longest command of
+the run. Split by the first byte of the hash (EIP-712 digests and the engine's blake2b
+ids: uniform), each table holds 1/256 of the records and each rebuild costs 1/256 of
+the time.
 
 A registry behaves as a mapping of bytes to records (`in`, `[]`, `get`, `del`, `len`,
 iteration, `==` against any mapping). Iteration runs shard by shard, each in insertion
