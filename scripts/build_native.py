@@ -75,6 +75,7 @@ def main() -> int:
     from Cython.Build import cythonize
     from setuptools import Extension, setup
 
+    os.chdir(ROOT)  # build_ext --inplace writes under the working directory: this tree's
     names = module_names()
     start = time.perf_counter()
     print(f"native: compiling {len(names)} modules of engine/core with Cython "
