@@ -4,7 +4,7 @@
 cimport cython
 
 from engine.core.wad cimport mul_wad_down, mul_wad_up, multiple_of
-from engine.core.exposure cimport expose, unexpose
+from engine.core.exposure cimport ExposureRow, expose
 from engine.core.events cimport (cancel_rejected, order_accepted, order_cancelled,
                                  trade_executed)
 
@@ -54,7 +54,7 @@ cdef class EngineCore:
     cpdef _clamp_reduce_only(self, Order order, size)
     @cython.locals(book=Book, flags=cython.long)
     cpdef _pre_trade(self, Order order, size, dict exposure)
-    @cython.locals(row=list, order=Order)
+    @cython.locals(row=ExposureRow, order=Order)
     cpdef _unexpose_rec(self, OrderRecord rec, bint is_buy, size, price)
     @cython.locals(order=Order, book=Book, resting=Resting, flags=cython.long, can_rest=bint)
     cpdef _execute(self, h, OrderRecord rec, size, ts, list out)

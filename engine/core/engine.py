@@ -57,7 +57,7 @@ from engine.core.events import (
     order_cancelled,
     trade_executed,
 )
-from engine.core.exposure import expose, unexpose
+from engine.core.exposure import ExposureRow, expose
 from engine.core.markets import MarketSpec
 from engine.core.orders import Order
 from engine.core.queries import QueriesMixin
@@ -158,7 +158,7 @@ class EngineCore:
         self._rates: dict[int, dict[str, tuple[int, int]]] = {m: {} for m in self.specs}
         # account -> market -> [buy size, buy size x price, sell size, sell size x price]
         # of its resting orders (engine/core/exposure.py)
-        self._exposure: dict[str, dict[int, list[int]]] = {}
+        self._exposure: dict[str, dict[int, ExposureRow]] = {}
         # (account, market) -> resting reduce-only order hashes, oldest first
         self._reduce_only: dict[tuple[str, int], list[bytes]] = {}
         self._pending: dict[str, dict[bytes, int]] = {}  # trader -> {trigger order: market}
@@ -316,7 +316,7 @@ class EngineCore:
         self._execute(h, rec, size, ts, out)
 
     def _rest(self, h: bytes, rec: OrderRecord, size: int, book: Book,
-              exposure: dict[int, list[int]] | None) -> None:
+              exposure: dict[int, ExposureRow] | None) -> None:
         """Rest `size` WAD base of an accepted GTC order (its record `rec`) that crosses
         nothing in `book`, its market's; track its exposure and its expiry (`exposure`:
         the trader's entry of `_exposure`, None if it has none)."""
@@ -342,7 +342,7 @@ class EngineCore:
             return size
         return risk.reduce_only_size(self.ledger, order.trader, order.market, order.is_buy, size)
 
-    def _pre_trade(self, order: Order, size: int, exposure: dict[int, list[int]] | None
+    def _pre_trade(self, order: Order, size: int, exposure: dict[int, ExposureRow] | None
                    ) -> tuple[RejectCode, str] | None:
         """Reduce-only, book (3xxx) and margin (2xxx) checks of an order about to trade
         (`exposure`: its trader's entry of `_exposure`, None if it has none)."""
@@ -403,13 +403,13 @@ class EngineCore:
                 f"limit_price: {limit} does not reach the best {'ask' if is_buy else 'bid'} {best}")
 
     def _unexpose_rec(self, rec: OrderRecord, is_buy: bool, size: int, price: int) -> None:
-        """exposure.unexpose for a rested order, through the row its record links to
+        """ExposureRow.take for a rested order, through the row its record links to
         (looked up, and linked, if the record was restored from a snapshot)."""
         row = rec.exposure_row
         if row is None:
             order = rec.order
             row = rec.exposure_row = self._exposure[order.trader][order.market]
-        unexpose(row, is_buy, size, price)
+        row.take(is_buy, size, price)
 
     def _execute(self, h: bytes, rec: OrderRecord, size: int, ts: int, out: list) -> int:
         """Match an accepted order for `size` WAD base, then rest or cancel the rest.
@@ -579,8 +579,8 @@ class EngineCore:
                 continue
             if rem > allowed:
                 book.reduce(h, allowed)
-                unexpose(self._exposure[account][market], resting.is_buy, rem - allowed,
-                         resting.price)
+                self._exposure[account][market].take(resting.is_buy, rem - allowed,
+                                                     resting.price)
                 self._seq += 1
                 out.append(OrderReduced(self._seq, ts, h, account, market, allowed))
                 rem = allowed

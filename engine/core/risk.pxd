@@ -3,6 +3,7 @@
 cimport cython
 
 from engine.core.wad cimport add_margin, compare_mul, mul_wad_up
+from engine.core.exposure cimport no_resting_loss
 
 from engine.core.accounts cimport Ledger
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from engine.core import rules
 from engine.core.accounts import INSURANCE, Ledger
 from engine.core.codes import RejectCode
+from engine.core.exposure import ExposureRow, no_resting_loss
 from engine.core.wad import WAD, Rounding, add_margin, compare_mul, mul_div, mul_wad_up
 
 DAY_MS = 86_400_000
@@ -92,19 +93,19 @@ def pre_trade_check_exposure(
     is_buy: bool,
     size: int,
     price: int,
-    exposure: dict[int, list[int]] | None,
+    exposure: dict[int, ExposureRow] | None,
     fee: int = 0,
 ) -> int | None:
     """`pre_trade_check` with the resting orders given as the engine keeps them:
-    market -> [buy size, sum of buy size x price, sell size, sum of sell size x price]
-    (WAD base and WAD base x WAD price). Same rule, same result (a test pins the two
+    market -> ExposureRow (buy size, sum of buy size x price, sell size, sum of sell
+    size x price; WAD base and WAD base x WAD price). Same rule, same result (a test pins the two
     together); this one is the engine's hot path, so it builds no containers and
     inlines the rules' integer formulas (each marked with the rule it is)."""
     return _check_exposure(ledger, account, market, is_buy, size, price, exposure, fee)[0]
 
 
 def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, size: int,
-                    price: int, exposure: dict[int, list[int]] | None, fee: int
+                    price: int, exposure: dict[int, ExposureRow] | None, fee: int
                     ) -> tuple[int | None, int, int]:
     """(code, cross equity, requirement) of `pre_trade_check_exposure`; the last two are
     -1 when the answer did not need them (no mark, or an order that does not grow)."""
@@ -113,7 +114,7 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
     if mark is None:
         return RejectCode.NO_MARK_PRICE, -1, -1
     row = exposure.get(market) if exposure else None
-    own_buys, own_sells = (row[0], row[2]) if row is not None else (0, 0)
+    own_buys, _, own_sells, _ = row.values() if row is not None else (0, 0, 0, 0)
     acct = ledger.accounts.get(account)
     positions = acct.positions if acct is not None else {}
     pos = positions.get(market)
@@ -127,7 +128,8 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
     specs = ledger.markets
     required = 0
     if exposure:
-        for r_market, (bs, bn, ss, sn) in exposure.items():
+        for r_market, r_row in exposure.items():
+            bs, bn, ss, sn = r_row.values()
             r_mark = marks.get(r_market)
             if r_mark is not None:
                 # ceil(bn / bs) > mark  <=>  bn > mark x bs: divide only when there is a loss
@@ -167,7 +169,7 @@ def _check_exposure(ledger: Ledger, account: str, market: int, is_buy: bool, siz
 
 
 def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, size: int,
-                       price: int, exposure: dict[int, list[int]] | None) -> int | None:
+                       price: int, exposure: dict[int, ExposureRow] | None) -> int | None:
     """`pre_trade_check_exposure` (fee 0) behind a per-account bound: the same answer.
 
     `ledger.risk_cache[account]` = [R, E], R an upper bound of the initial margin the
@@ -189,14 +191,8 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     mark = marks.get(market)
     cell = ledger.risk_cache.get(account) if mark is not None else None  # [R, E] or None
     bound = None if cell is None else cell[0]
-    if bound is not None:
-        if exposure:  # _no_resting_loss, inlined: ceil(bn / bs) > mark <=> bn > mark x bs
-            for r_market, (bs, bn, ss, sn) in exposure.items():
-                r_mark = marks.get(r_market)
-                if r_mark is not None and ((bs and compare_mul(bn, r_mark, bs) > 0)
-                                           or (ss and compare_mul(sn, r_mark, ss) < 0)):
-                    bound = None
-                    break
+    if bound is not None and exposure and not no_resting_loss(exposure, marks):
+        bound = None
     if bound is not None:
         grown = bound + ledger.size_margin(market, size)
         equity = cell[1]  # type: ignore[index]

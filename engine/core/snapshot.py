@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from engine.core import accounts, events, liquidation
 from engine.core.book import Book
 from engine.core.errors import SnapshotError
+from engine.core.exposure import rows_from_lists
 from engine.core.fills import FillHistory
 from engine.core.orders import Order
 from engine.core.registry import OrderRegistry
@@ -84,6 +85,7 @@ class SnapshotMixin:
                 self.books[market] = Book.restore(market, next_seq, [
                     (oid, trader, is_buy, price, left, seq)
                     for seq, oid, trader, is_buy, price, left in rows])
+        rows_from_lists(self._exposure)  # a snapshot from before ExposureRow: list rows
         for account, history in self.fills.items():
             if type(history) is not FillHistory:  # a snapshot that kept the events
                 self.fills[account] = FillHistory.of(history)

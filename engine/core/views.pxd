@@ -1,4 +1,5 @@
 # C layout of OrderRecord (engine/core/views.py, Cython pure-Python mode).
+from engine.core.exposure cimport ExposureRow
 from engine.core.orders cimport Order
 
 cdef class OrderRecord:
@@ -9,4 +10,4 @@ cdef class OrderRecord:
     cdef public object seq
     cdef public object ts_ms
     cdef public object reason
-    cdef public list exposure_row
+    cdef public ExposureRow exposure_row

@@ -8,10 +8,14 @@ API; nothing in them is kept or hashed. All amounts WAD, times unix ms.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cython
 
 from engine.core.orders import Order
+
+if TYPE_CHECKING:
+    from engine.core.exposure import ExposureRow
 
 # Order statuses
 PENDING = "pending"  # a trigger order waiting for the mark
@@ -20,7 +24,7 @@ FILLED = "filled"
 CANCELLED = "cancelled"  # see `reason`: user, expired, self-trade, unfilled, ...
 
 
-@cython.no_gc  # fields are atoms, an Order and a row of ints: never part of a reference cycle
+@cython.no_gc  # fields are atoms, an Order and an ExposureRow: never part of a reference cycle
 @cython.cclass
 class OrderRecord:
     """What the engine remembers of an accepted order (the book keeps its remaining).
@@ -37,7 +41,7 @@ class OrderRecord:
         self.reason: str | None = None
         # not state (never pickled): the `Engine._exposure` row its resting remainder is
         # counted in, once it rested (None before, and after a restore: looked up then)
-        self.exposure_row: list[int] | None = None
+        self.exposure_row: ExposureRow | None = None
 
     def __reduce__(self) -> tuple:
         # pickled as a tuple of its slots (snapshots hold every record; see Order)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.core.accounts import Ledger
 from engine.core.codes import RejectCode
+from engine.core.exposure import ExposureRow
 from engine.core.markets import default_markets
 import random
 
@@ -166,18 +167,16 @@ def _random_case(rng: random.Random) -> tuple:
         ledger.apply_funding(ETH, rng.randint(-10**15, 10**15))
     if rng.random() < 0.2:
         del ledger.marks[BTC]
-    exposure: dict[int, list[int]] = {}
+    exposure: dict[int, ExposureRow] = {}
     resting = []
     for market, base in ((ETH, 1000 * W), (BTC, 30_000 * W)):
         for is_buy in (True, False):
             for _ in range(rng.choice((0, 0, 1, 2))):
                 size = rng.randint(1, 200) * W // 1000
                 price = base + rng.randint(-50, 50) * base // 1000
-                row = exposure.setdefault(market, [0, 0, 0, 0])
-                i = 0 if is_buy else 2
-                row[i] += size
-                row[i + 1] += size * price
-    for market, (bs, bn, ss, sn) in exposure.items():
+                exposure.setdefault(market, ExposureRow()).add(is_buy, size, price)
+    for market, row in exposure.items():
+        bs, bn, ss, sn = row.values()
         if bs:
             resting.append((market, True, bs, -(-bn // bs)))
         if ss:
@@ -199,7 +198,7 @@ def test_pre_trade_check_exposure__2000_seeded_cases__same_answer_as_pre_trade_c
                                        exposure or None, fee)
         assert got == expected
         # the engine keeps a row at zeros once its orders are gone: read as no row
-        zeroed = {m: exposure.get(m, [0, 0, 0, 0]) for m in (ETH, BTC)}
+        zeroed = {m: exposure.get(m, ExposureRow()) for m in (ETH, BTC)}
         assert pre_trade_check_exposure(ledger, TRADER, market, is_buy, size, price,
                                         zeroed, fee) == expected
         answers.add(expected)

@@ -12,6 +12,7 @@ outcomes.
 
 from __future__ import annotations
 
+import pickle
 import random
 
 import pytest
@@ -20,6 +21,7 @@ from engine.core import risk
 from engine.core.commands import CancelOrder, Deposit, PlaceOrder, UpdateIndex, Withdraw
 from engine.core.engine import Engine
 from engine.core.events import OrderRejected
+from engine.core.exposure import ExposureRow
 from engine.core.markets import default_markets
 from engine.core.orders import Order
 from engine.core.rules import FLAG_IOC, FLAG_ISOLATED, FLAG_REDUCE_ONLY, margin_requirement
@@ -108,7 +110,7 @@ def worst_case_margin(engine: Engine, account: str) -> int:
     for m in set(positions) | set(rows):
         pos = positions.get(m)
         held = pos.size if pos is not None else 0
-        bs, _, ss, _ = rows.get(m, [0, 0, 0, 0])
+        bs, _, ss, _ = rows[m].values() if m in rows else (0, 0, 0, 0)
         worst = max(abs(held + bs), abs(held - ss))
         if held and pos.isolated:
             worst = max(0, worst - abs(held))
@@ -228,22 +230,54 @@ def test_cash_changed__deposit_withdraw_fees_funding__drop_the_cached_entries():
     assert ledger.risk_cache == {}
 
 
-def test_exposure_rows__restored_mid_stream__same_events_and_rows_as_uninterrupted():
-    # a rested order's record links its exposure row (not snapshotted): after a restore
-    # the records look their rows up again; fills and cancels must keep the same rows
-    cmds = stream(4, 2_000)
+def _restored_mid_stream(seed: int, restore) -> tuple[Engine, Engine]:
+    """Run `stream(seed, 2_000)` whole on one engine, and on another that stops after
+    1,000 commands and goes on as `restore(it)`; both must emit the same events.
+    Returns (the whole run's engine, the restored one)."""
+    cmds = stream(seed, 2_000)
     live = Engine(default_markets())
     live_events = [live.apply(c) for c in cmds]
     first = Engine(default_markets())
     events = [first.apply(c) for c in cmds[:1_000]]
-    restored = Engine.from_snapshot(first.snapshot())
-    assert all(rec.exposure_row is None for rec in restored.orders.values())
+    restored = restore(first)
     events += [restored.apply(c) for c in cmds[1_000:]]
     assert events == live_events
     assert restored._exposure == live._exposure
+    return live, restored
+
+
+def _from_snapshot(first: Engine) -> Engine:
+    restored = Engine.from_snapshot(first.snapshot())
+    assert all(rec.exposure_row is None for rec in restored.orders.values())
+    return restored
+
+
+def test_exposure_rows__restored_mid_stream__same_events_and_rows_as_uninterrupted():
+    # a rested order's record links its exposure row (not snapshotted): after a restore
+    # the records look their rows up again; fills and cancels must keep the same rows
+    live, restored = _restored_mid_stream(4, _from_snapshot)
     assert restored.state_hash() == live.state_hash()
     # and every row a record links is the live row of its trader and market
     for rec in restored.orders.values():
         if rec.exposure_row is not None:
             order = rec.order
             assert rec.exposure_row is restored._exposure[order.trader][order.market]
+
+
+def _from_list_rows(first: Engine) -> Engine:
+    # snapshots before ExposureRow held each row as a list [bs, bn, ss, sn]
+    state = first.__getstate__()
+    state["_exposure"] = {t: {m: list(row.values()) for m, row in rows.items()}
+                          for t, rows in first._exposure.items()}
+    assert any(any(r[0] or r[2] for r in rows.values()) for rows in state["_exposure"].values())
+    restored = Engine.__new__(Engine)
+    restored.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert all(type(row) is ExposureRow
+               for rows in restored._exposure.values() for row in rows.values())
+    assert restored._exposure == first._exposure
+    return restored
+
+
+def test_exposure_rows__older_snapshot_of_list_rows__restored_as_rows_same_events():
+    live, restored = _restored_mid_stream(5, _from_list_rows)
+    assert restored.state_hash() == live.state_hash()
