@@ -23,6 +23,7 @@ cdef class ExposureRow:
     cpdef tuple values(self)
     cdef _spill(self)
 
+@cython.locals(row=ExposureRow)
 cpdef ExposureRow expose(dict exposure, dict by_market, trader, market, bint is_buy, size,
                          price)
 @cython.locals(row=ExposureRow)
