@@ -3,8 +3,9 @@
 cimport cython
 
 from engine.core.memo cimport SizeMemo
+from engine.core.riskcell cimport RiskCell
 from engine.core.wad cimport (add_add, add_margin, add_mul_wad_down, add_sub, closed_pnl,
-                              margin, move_equity, mul_wad_down, mul_wad_up, sub_sub,
+                              margin, mul_wad_down, mul_wad_up, sub_sub,
                               weighted_mean)
 
 from engine.core.value cimport Value
@@ -30,7 +31,7 @@ cdef class Ledger:
     cpdef tuple fill(self, market, buyer, seller, size, price, buyer_fee, seller_fee,
                      buyer_isolated, seller_isolated, bint report=*, receives=*,
                      long covered=*)
-    @cython.locals(cache=dict, cell=list)
+    @cython.locals(cache=dict, cell=RiskCell)
     cpdef _trade(self, account, Position pos, market, size, bint is_buy, price, isolated, grow,
                  mark, was, cash)
     cpdef _reduce(self, Position pos, market, old, new, delta, price, isolated)

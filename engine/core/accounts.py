@@ -43,6 +43,7 @@ from engine.core.errors import InvariantViolation, PerpxError
 from engine.core.markets import MarketSpec
 from engine.core.value import Value
 from engine.core.memo import SizeMemo
+from engine.core.riskcell import RiskCell
 from engine.core.wad import (
     WAD,
     Rounding,
@@ -52,7 +53,6 @@ from engine.core.wad import (
     add_sub,
     closed_pnl,
     margin,
-    move_equity,
     mul_div,
     mul_wad_down,
     mul_wad_up,
@@ -163,8 +163,8 @@ class Ledger:
         # accounts whose cash or positions changed since the liquidation index last looked
         self.dirty: set[str] = set()
         self.liq_index: Any = None  # owned by engine.core.liquidation
-        # account -> [R, E]: R an upper bound of the initial margin of its worst case
-        # (positions and resting orders), E its exact cross equity, WAD quote, in a list
+        # account -> RiskCell [R, E]: R an upper bound of the initial margin of its worst
+        # case (positions and resting orders), E its exact cross equity, WAD quote,
         # updated in place (no dict store per fill): the engine's pre-trade fast path
         # (engine.core.risk.checked_with_cache). Not state. A mark change or a funding
         # step clears it; a fill of q in a cross position raises R by
@@ -172,7 +172,7 @@ class Ledger:
         # carries E across it exactly (wad.move_equity: the cash moved, the position's
         # value at mark); one touching an isolated position, or any other change of the
         # account's cash (`cash_changed`), drops the account's entry.
-        self.risk_cache: dict[str, list] = {}
+        self.risk_cache: dict[str, RiskCell] = {}
         # (market, size) -> size_margin(market, size) at the current marks
         self.im_cache: SizeMemo = SizeMemo()
 
@@ -482,9 +482,8 @@ class Ledger:
                 del cache[account]
             else:
                 if grow:
-                    cell[0] = cell[0] + grow
-                # the terms of cross_equity that moved, exactly
-                cell[1] = move_equity(cell[1], cash, was, new, old, mark)
+                    cell.grow(grow)
+                cell.move(cash, was, new, old, mark)  # the terms of cross_equity that moved
         return realized
 
     def _reduce(self, pos: Position, market: int, old: int, new: int, delta: int, price: int,

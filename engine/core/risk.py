@@ -14,6 +14,7 @@ from engine.core import rules
 from engine.core.accounts import INSURANCE, Ledger
 from engine.core.codes import RejectCode
 from engine.core.exposure import ExposureRow, no_resting_loss
+from engine.core.riskcell import RiskCell
 from engine.core.wad import WAD, Rounding, add_margin, compare_mul, mul_div, mul_wad_up
 
 DAY_MS = 86_400_000
@@ -172,7 +173,7 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
                        price: int, exposure: dict[int, ExposureRow] | None) -> int | None:
     """`pre_trade_check_exposure` (fee 0) behind a per-account bound: the same answer.
 
-    `ledger.risk_cache[account]` = [R, E], R an upper bound of the initial margin the
+    `ledger.risk_cache[account]` = RiskCell(R, E), R an upper bound of the initial margin the
     account's worst case needs (its positions and resting orders), E its exact cross
     equity (carried across each fill exactly; any other change of its cash drops the
     entry, a mark move or a funding step clears them all; see Ledger.risk_cache). A new
@@ -189,30 +190,24 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     failed fast check, runs the exact check, which sets R to the exact requirement."""
     marks = ledger.marks
     mark = marks.get(market)
-    cell = ledger.risk_cache.get(account) if mark is not None else None  # [R, E] or None
-    bound = None if cell is None else cell[0]
-    if bound is not None and exposure and not no_resting_loss(exposure, marks):
-        bound = None
-    if bound is not None:
-        grown = bound + ledger.size_margin(market, size)
-        equity = cell[1]  # type: ignore[index]
-        # less the order's loss at mark: none for most orders (compared, not subtracted)
+    cell = ledger.risk_cache.get(account) if mark is not None else None
+    if cell is not None and (not exposure or no_resting_loss(exposure, marks)):
+        # the order's loss at mark: none for most orders (compared, not subtracted)
+        loss = 0
         if is_buy:
             if price > mark:  # type: ignore[operator]
-                equity -= mul_wad_up(size, price - mark)
+                loss = mul_wad_up(size, price - mark)  # type: ignore[operator]
         elif mark > price:  # type: ignore[operator]
-            equity -= mul_wad_up(size, mark - price)
-        if equity >= grown:
-            cell[0] = grown  # type: ignore[index]
+            loss = mul_wad_up(size, mark - price)  # type: ignore[operator]
+        if cell.covers(ledger.size_margin(market, size), loss):  # R grows by it
             return None
     code, equity, required = _check_exposure(ledger, account, market, is_buy, size, price,
                                              exposure, 0)
     if code is None and required >= 0:  # then `equity` is the exact cross equity too
         if cell is None:
-            ledger.risk_cache[account] = [required, equity]
+            ledger.risk_cache[account] = RiskCell(required, equity)
         else:
-            cell[0] = required
-            cell[1] = equity
+            cell.reset(required, equity)
     return code
 
 

@@ -22,6 +22,7 @@ from engine.core.commands import CancelOrder, Deposit, PlaceOrder, UpdateIndex, 
 from engine.core.engine import Engine
 from engine.core.events import OrderRejected
 from engine.core.exposure import ExposureRow
+from engine.core.riskcell import RiskCell
 from engine.core.markets import default_markets
 from engine.core.orders import Order
 from engine.core.rules import FLAG_IOC, FLAG_ISOLATED, FLAG_REDUCE_ONLY, margin_requirement
@@ -133,7 +134,8 @@ def test_cached_entries__after_every_command__exact_equity_and_a_bound_that_hold
         before = {a: [p.last_index for p in ledger.accounts[a].positions.values()]
                   for a in ledger.risk_cache}
         engine.apply(cmd)
-        for account, (bound, equity) in ledger.risk_cache.items():
+        for account, cell in ledger.risk_cache.items():
+            bound, equity = cell.values()
             assert equity == ledger.cross_equity(account), (cmd, account)
             assert bound >= worst_case_margin(engine, account), (cmd, account)
             checked += 1
@@ -168,13 +170,13 @@ def test_cached_bound__reduce_only_taker_with_resting_orders__grows_with_the_fil
     place(3, a, False, 3 * WAD // 2, 2_100 * WAD)  # rests 1.5 ETH of sells
     ledger.risk_cache.clear()  # A's next order takes the exact check: R exactly 101
     place(4, a, True, WAD // 100, 1_900 * WAD)
-    assert worst_case_margin(engine, a) == 101 * WAD == ledger.risk_cache[a][0]
+    assert worst_case_margin(engine, a) == 101 * WAD == ledger.risk_cache[a].bound
     place(5, c, True, WAD, 2_000 * WAD)
     trades = place(6, a, False, WAD, 2_000 * WAD, FLAG_IOC | FLAG_REDUCE_ONLY)
     assert "TradeExecuted" in [type(e).__name__ for e in trades]
     assert ledger.position(a, ETH) is None  # flat
     assert worst_case_margin(engine, a) == 150 * WAD
-    assert ledger.risk_cache[a][0] == 201 * WAD  # 101 + the fill's 1 ETH: 100
+    assert ledger.risk_cache[a].bound == 201 * WAD  # 101 + the fill's 1 ETH: 100
 
 
 def test_cached_equity__a_fill_far_above_the_mark__next_order_sees_the_loss():
@@ -195,13 +197,13 @@ def test_cached_equity__a_fill_far_above_the_mark__next_order_sees_the_loss():
     place(1, maker, False, WAD // 2, 2_800 * WAD)
     assert [type(e).__name__ for e in place(2, a, True, WAD // 10, 1_900 * WAD)] == [
         "OrderAccepted"]
-    assert engine.ledger.risk_cache[a][1] == 470 * WAD  # E, kept from the exact check
+    assert engine.ledger.risk_cache[a].equity == 470 * WAD  # E, kept from the exact check
     fill = place(3, a, True, WAD // 2, 2_800 * WAD, FLAG_IOC)
     assert "TradeExecuted" in [type(e).__name__ for e in fill]
     # the fill carried E: 470 - 0.5 x 2,800 - fee + 0.5 x 2,000 (its position at mark)
     fee = WAD // 2 * 2_800 * 5 // 10_000  # the taker's 0.05% of the 1,400 notional
-    assert engine.ledger.risk_cache[a][1] == 470 * WAD - 1_400 * WAD - fee + 1_000 * WAD
-    assert engine.ledger.risk_cache[a][1] == engine.ledger.cross_equity(a)
+    assert engine.ledger.risk_cache[a].equity == 470 * WAD - 1_400 * WAD - fee + 1_000 * WAD
+    assert engine.ledger.risk_cache[a].equity == engine.ledger.cross_equity(a)
     rejected, = place(4, a, True, WAD // 2, 1_900 * WAD)
     assert isinstance(rejected, OrderRejected) and rejected.code == 2001
     assert engine.ledger.cross_equity(a) < 110 * WAD
@@ -222,10 +224,10 @@ def test_cash_changed__deposit_withdraw_fees_funding__drop_the_cached_entries():
         lambda: ledger.charge_liquidation_fee(a, WAD),
     ]
     for change in changes:
-        ledger.risk_cache[a] = [WAD, 900 * WAD]
+        ledger.risk_cache[a] = RiskCell(WAD, 900 * WAD)
         change()
         assert a not in ledger.risk_cache
-    ledger.risk_cache.update({a: [WAD, 900 * WAD], b: [WAD, 900 * WAD]})
+    ledger.risk_cache.update({a: RiskCell(WAD, 900 * WAD), b: RiskCell(WAD, 900 * WAD)})
     ledger.apply_funding(ETH, 10**14)  # both hold ETH: both cross equities move
     assert ledger.risk_cache == {}
 
