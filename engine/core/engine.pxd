@@ -37,7 +37,7 @@ cdef class EngineCore:
     cdef public Ledger ledger
     cdef public object expiries, monitor
     cdef public object _seq, _clock, _next_due, _liq_nonce, _funding_due
-    cdef public object order_retention_ms, _registered, _retiring, _retire_due
+    cdef public object order_retention_ms, _registered, _retiring, _retire_due, _register
 
     cpdef list apply(self, cmd)
     cpdef _reject(self, list out, ts, order_hash, trader, code, message)

@@ -26,7 +26,6 @@ adapter checksums them); order ids are EIP-712 order hashes.
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 
 import cython
 
@@ -106,9 +105,6 @@ def _is_plain(flags: object) -> bool:
     bit = flags  # compiled: a C long (engine.pxd)
     return (PLAIN_MASK >> bit) & 1 == 1
 
-# deque.append as a method descriptor: `_registered` is a deque, and a compiled
-# `d.append(x)` on an untyped object looks the method up by name on every call
-_append = deque.append
 
 @cython.cclass
 class Lane:
@@ -156,8 +152,8 @@ class EngineCore:
         self._liq_nonce = 0
         # market -> account -> (maker, taker) fee rates at its stake (fee_rates' memo)
         self._rates: dict[int, dict[str, tuple[int, int]]] = {m: {} for m in self.specs}
-        # account -> market -> [buy size, buy size x price, sell size, sell size x price]
-        # of its resting orders (engine/core/exposure.py)
+        # account -> market -> ExposureRow: the size and notional of its resting orders
+        # on each side (engine/core/exposure.py)
         self._exposure: dict[str, dict[int, ExposureRow]] = {}
         # (account, market) -> resting reduce-only order hashes, oldest first
         self._reduce_only: dict[tuple[str, int], list[bytes]] = {}
@@ -166,6 +162,7 @@ class EngineCore:
         self._nonces: dict[str, set[int]] = {}
         self._init_sweeps()
         self._init_retention(order_retention_ms)
+        self._register = self._registered.append
         self._dispatch = self._make_dispatch()
         self._lanes = self._make_lanes()
 
@@ -302,7 +299,7 @@ class EngineCore:
         rec.order, rec.signature, rec.status, rec.filled = order, cmd.signature, OPEN, 0
         rec.seq, rec.ts_ms, rec.reason, rec.exposure_row = seq, ts, None, None
         self.orders.put(h, rec)
-        _append(self._registered, h)
+        self._register(h)  # _registered.append, bound once: a vectorcall, no lookup
         if used is None:
             self._nonces[trader] = {order.nonce}
         else:

@@ -44,10 +44,11 @@ STATE = (
     "funding", "index", "index_ts", "next_sample", "_funding_log", "fills", "monitor",
     "_seq", "_clock", "_next_due", "_liq_nonce", "_rates", "_exposure", "_reduce_only",
     "_pending", "_nonces", "_dispatch", "order_retention_ms", "_registered", "_retiring",
-    "_retire_due", "_lanes", "_funding_due",
+    "_retire_due", "_lanes", "_funding_due", "_register",
 )
-# rebuilt from the rest by __setstate__, not pickled (_funding_due: 0, "look at once")
-DERIVED = ("_dispatch", "_lanes", "_funding_due")
+# rebuilt from the rest by __setstate__, not pickled (_funding_due: 0, "look at once";
+# _register: _registered.append, bound)
+DERIVED = ("_dispatch", "_lanes", "_funding_due", "_register")
 
 
 class SnapshotMixin:
@@ -74,6 +75,7 @@ class SnapshotMixin:
         for name, value in state.items():
             setattr(self, name, value)
         self._restore_retention(state, registered)
+        self._register = self._registered.append
         if "_nonces" not in state:  # a snapshot from before nonce tracking: rebuild it
             self._nonces = {}
             for rec in self.orders.values():
