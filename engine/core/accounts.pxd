@@ -25,6 +25,7 @@ cdef class Ledger:
     cdef public SizeMemo im_cache
     cdef public object fee_pool, liq_index
     cdef public set dirty
+    cdef public long long mark_epoch
 
     @cython.locals(b_acct=Account, s_acct=Account, b_pos=Position, s_pos=Position,
                    oi=dict)

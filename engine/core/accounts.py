@@ -32,6 +32,7 @@ PnL and margins in quote. Accounts are 0x addresses (strings).
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,8 +137,11 @@ class FundingResult:
 # The ledger's state (its C fields when compiled, engine/core/accounts.pxd; a test holds
 # the two lists equal), snapshotted by __getstate__ but for the caches in LEDGER_CACHES
 LEDGER_STATE = ("markets", "accounts", "fee_pool", "funding_pool", "open_interest", "marks",
-                "funding_index", "holders", "dirty", "liq_index", "risk_cache", "im_cache")
-LEDGER_CACHES = ("liq_index", "risk_cache", "im_cache")
+                "funding_index", "holders", "dirty", "liq_index", "risk_cache", "im_cache",
+                "mark_epoch")
+LEDGER_CACHES = ("liq_index", "risk_cache", "im_cache", "mark_epoch")
+# Ledger.mark_epoch values, process-wide: no two ledgers' marks ever share an epoch
+_MARK_EPOCHS = itertools.count(1)
 
 
 @cython.auto_pickle(False)  # pickled by __getstate__ / __setstate__
@@ -175,6 +179,9 @@ class Ledger:
         self.risk_cache: dict[str, RiskCell] = {}
         # (market, size) -> size_margin(market, size) at the current marks
         self.im_cache: SizeMemo = SizeMemo()
+        # changes with every mark (set_mark: marks change only there), from _MARK_EPOCHS;
+        # resting-exposure verdicts hold for one epoch (exposure.no_resting_loss). Not state
+        self.mark_epoch: int = next(_MARK_EPOCHS)
 
     def __getstate__(self) -> dict:
         # the caches are not state: never snapshotted (the liquidation index is rebuilt
@@ -186,6 +193,7 @@ class Ledger:
             setattr(self, name, value)
         self.risk_cache = {}
         self.im_cache = SizeMemo()
+        self.mark_epoch = next(_MARK_EPOCHS)
         self.liq_index = None
 
     # ---- pools -----------------------------------------------------------------
@@ -261,6 +269,7 @@ class Ledger:
         if mark <= 0:
             raise LedgerError(f"set_mark: mark must be positive, got {mark}")
         self.marks[market] = mark
+        self.mark_epoch = next(_MARK_EPOCHS)
         self.risk_cache.clear()
         self.im_cache.clear()
 

@@ -15,6 +15,8 @@ cdef class ExposureRow:
     cdef perpx_xrow _c
     cdef bint _ints
     cdef object _bs, _bn, _ss, _sn
+    cdef long long _free_epoch
+    cdef object _free_mark
 
     cpdef add(self, bint is_buy, size, price)
     cpdef take(self, bint is_buy, size, price)
@@ -27,4 +29,4 @@ cdef class ExposureRow:
 cpdef ExposureRow expose(dict exposure, dict by_market, trader, market, bint is_buy, size,
                          price)
 @cython.locals(row=ExposureRow)
-cpdef bint no_resting_loss(dict by_market, dict marks) except -1
+cpdef bint no_resting_loss(dict by_market, dict marks, long long epoch) except -1

@@ -39,6 +39,10 @@ class ExposureRow:
                                         buy_notional, sells, sell_notional) != 0
         if self._ints:
             self._bs, self._bn, self._ss, self._sn = buys, buy_notional, sells, sell_notional
+        # the last `no_resting_loss` verdict: loss-free at the marks of ledger epoch
+        # _free_epoch (0: none), this row's market's mark then being _free_mark
+        self._free_epoch = 0
+        self._free_mark = None
 
     def add(self, is_buy: bool, size: int, price: int) -> None:
         """An order of `size` WAD base at WAD `price` rests on side `is_buy`."""
@@ -50,6 +54,9 @@ class ExposureRow:
         self._move(is_buy, size, price, True)
 
     def _move(self, is_buy: bool, size: int, price: int, sub: bool) -> None:
+        if self._free_epoch:  # the verdict survives an add at a price no worse than its mark
+            if sub or (price > self._free_mark if is_buy else price < self._free_mark):
+                self._free_epoch = 0
         if cython.compiled:
             if not self._ints:
                 if perpx_xrow_add(cython.address(self._c), 0 if is_buy else 1,  # noqa: F821
@@ -120,13 +127,24 @@ def expose(exposure: dict[str, dict[int, ExposureRow]], by_market: dict[int, Exp
     return row
 
 
-def no_resting_loss(by_market: dict[int, ExposureRow], marks: dict[int, int]) -> bool:
+def no_resting_loss(by_market: dict[int, ExposureRow], marks: dict[int, int], epoch: int) -> bool:
     """Whether none of a trader's resting orders (`by_market`, its entry of the
-    exposure) loses at its market's mark (a market without a mark counts none)."""
+    exposure) loses at its market's mark (a market without a mark counts none).
+
+    `marks` are the ledger's, at its `mark_epoch` `epoch` (> 0; a new one at every mark
+    change). A row found loss-free keeps that verdict for the epoch while it only gains
+    orders at prices no worse than its mark (buys at or below it, sells at or above:
+    each side's average stays on the safe side), so it is not tested again."""
     for market, row in by_market.items():
+        if row._free_epoch == epoch:
+            continue
         mark = marks.get(market)
-        if mark is not None and not row.loss_free(mark):
+        if mark is None:
+            continue
+        if not row.loss_free(mark):
             return False
+        row._free_epoch = epoch
+        row._free_mark = mark
     return True
 
 

@@ -191,7 +191,8 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     marks = ledger.marks
     mark = marks.get(market)
     cell = ledger.risk_cache.get(account) if mark is not None else None
-    if cell is not None and (not exposure or no_resting_loss(exposure, marks)):
+    if cell is not None and (not exposure
+                             or no_resting_loss(exposure, marks, ledger.mark_epoch)):
         # the order's loss at mark: none for most orders (compared, not subtracted)
         loss = 0
         if is_buy:

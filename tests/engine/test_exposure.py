@@ -148,11 +148,71 @@ def test_expose__new_trader_new_market_then_same_row():
 
 def test_no_resting_loss__any_losing_row_with_a_mark__false():
     rows = {1: ExposureRow(WAD, 10 * WAD * WAD, 0, 0), 2: ExposureRow(0, 0, WAD, 5 * WAD * WAD)}
-    assert no_resting_loss(rows, {1: 10 * WAD, 2: 5 * WAD})
-    assert not no_resting_loss(rows, {1: 10 * WAD - 1, 2: 5 * WAD})  # the buys lose
-    assert not no_resting_loss(rows, {1: 10 * WAD, 2: 5 * WAD + 1})  # the sells lose
-    assert no_resting_loss(rows, {1: 10 * WAD})  # market 2 has no mark: nothing counted
-    assert no_resting_loss({}, {})
+    # each set of marks is a new epoch, as each Ledger.set_mark makes one
+    assert no_resting_loss(rows, {1: 10 * WAD, 2: 5 * WAD}, 1)
+    assert not no_resting_loss(rows, {1: 10 * WAD - 1, 2: 5 * WAD}, 2)  # the buys lose
+    assert not no_resting_loss(rows, {1: 10 * WAD, 2: 5 * WAD + 1}, 3)  # the sells lose
+    assert no_resting_loss(rows, {1: 10 * WAD}, 4)  # market 2 has no mark: nothing counted
+    assert no_resting_loss({}, {}, 5)
+
+
+def test_no_resting_loss__verdict_kept__only_through_adds_no_worse_than_its_mark():
+    marks = {1: 10 * WAD}
+    row = ExposureRow()
+    row.add(True, WAD, 9 * WAD)
+    assert no_resting_loss({1: row}, marks, 7)  # loss-free at 10, remembered for epoch 7
+    # adds at the mark or on its safe side keep the verdict, and it stays true
+    row.add(True, WAD, 10 * WAD)
+    row.add(False, WAD, 11 * WAD)
+    assert no_resting_loss({1: row}, marks, 7) and row.loss_free(10 * WAD)
+    # a buy above the mark ends it: the next call tests the row again and finds the loss
+    row.add(True, 5 * WAD, 13 * WAD)  # buys: 7 at 84 / 7 = 12 > 10
+    assert not no_resting_loss({1: row}, marks, 7)
+    row.take(True, 5 * WAD, 13 * WAD)
+    assert no_resting_loss({1: row}, marks, 7)
+    # a take ends it too: the cheap buy leaves, the dear one would lose at a mark of 9.5
+    row.take(True, WAD, 9 * WAD)
+    assert not no_resting_loss({1: row}, {1: 9 * WAD + WAD // 2}, 8)
+    # a sell below the mark ends it
+    fresh = ExposureRow(0, 0, WAD, 11 * WAD * WAD)
+    assert no_resting_loss({1: fresh}, marks, 9)
+    fresh.add(False, 3 * WAD, 5 * WAD)  # sells: 4 at 26 / 4 = 6.5 < 10
+    assert not no_resting_loss({1: fresh}, marks, 9)
+    # a new epoch (a new mark) never reuses the old verdict
+    safe = ExposureRow(WAD, 9 * WAD * WAD, 0, 0)
+    assert no_resting_loss({1: safe}, marks, 10)
+    assert not no_resting_loss({1: safe}, {1: 8 * WAD}, 11)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_no_resting_loss__seeded_rows_and_mark_moves__same_answer_as_testing_every_row(seed):
+    # rows rest and lose orders at prices around moving marks; the answer with kept
+    # verdicts always equals each row tested afresh
+    rng = random.Random(seed)
+    rows = {m: ExposureRow() for m in (1, 2, 3)}
+    resting: list[tuple[int, bool, int, int]] = []
+    marks, epoch, answers = {1: 100, 2: 200, 3: 300}, 1, set()
+    for step in range(6_000):
+        r = rng.random()
+        if r < 0.05:
+            m = rng.choice((1, 2, 3))
+            marks[m] += rng.randint(-5, 5)
+            epoch += 1
+        elif r < 0.45 and resting:
+            m, is_buy, size, price = resting.pop(rng.randrange(len(resting)))
+            rows[m].take(is_buy, size, price)
+        else:
+            m = rng.choice((1, 2, 3))
+            is_buy = rng.random() < 0.5
+            offset = rng.randint(-2, 12)  # mostly on the safe side of the mark
+            price = marks[m] - offset if is_buy else marks[m] + offset
+            size = rng.randint(1, 50)
+            rows[m].add(is_buy, size, price)
+            resting.append((m, is_buy, size, price))
+        expected = all(row.loss_free(marks[m]) for m, row in rows.items())
+        assert no_resting_loss(rows, marks, epoch) == expected, step
+        answers.add(expected)
+    assert answers == {True, False}
 
 
 def test_rows_from_lists__older_snapshot_rows__rows_of_the_same_values():

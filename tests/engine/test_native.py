@@ -155,8 +155,9 @@ def _pxd_fields(module: str, cls: str) -> set[str]:
         if line.startswith("cdef class "):
             inside = line.startswith(f"cdef class {cls}:") or line.startswith(f"cdef class {cls}(")
         elif inside and line.strip().startswith("cdef public "):
-            declared = line.strip().removeprefix("cdef public ").split(" ", 1)[1]
-            names.update(name.strip() for name in declared.split(","))
+            # "<type> a, b": the type may be several words (long long)
+            first, *rest = line.strip().removeprefix("cdef public ").split(",")
+            names.update([first.split()[-1], *(name.strip() for name in rest)])
     return names
 
 
