@@ -10,8 +10,9 @@ reads a zero row as no row; dropping a row and building it again cost ~3x an upd
 so a rested order's record can link its row (OrderRecord.exposure_row).
 
 Taking from a row keeps the pre-trade cache (risk.checked_with_cache) valid: the
-worst-case requirement can only fall, and the resting loss is re-tested at every use
-(`no_resting_loss`).
+worst-case requirement can only fall, and the resting loss is tested at every use
+(`no_resting_loss`: a row keeps a loss-free verdict only until a take, an add on the
+losing side of the mark it was found at, or a new mark).
 
 Compiled, a row holds C integers (exposure.h: 128-bit sizes, 256-bit notionals)
 updated in place, and moves to Python ints for good if an update would leave their

@@ -183,8 +183,8 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     at mark covers R plus that, the exact check accepts too (R >= the exact
     requirement >= cross maintenance, so its non-growing branch accepts as well), and
     the order is accepted without it, R growing by the same amount. The resting
-    orders' own loss at mark must be zero (tested at each use by one product per
-    side), so cancels and maker fills, which only lower the worst case, need no
+    orders' own loss at mark must be zero (exposure.no_resting_loss: one product per
+    side, or a row's verdict kept for the marks' epoch), so cancels and maker fills, which only lower the worst case, need no
     update; a fill raises R in Ledger._trade unless R covers it already (a maker's, a
     checked taker's: see Engine._settle_matches), a mark change clears it. A miss, or a
     failed fast check, runs the exact check, which sets R to the exact requirement."""
