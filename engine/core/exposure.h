@@ -120,19 +120,23 @@ typedef struct {
 
 static inline int perpx_xrow_add(perpx_xrow *r, int side, PyObject *size, PyObject *price,
                                  int sub) {
+    (void)r; (void)side; (void)size; (void)price; (void)sub;
     return -1;
 }
 
 static inline int perpx_xrow_set(perpx_xrow *r, PyObject *bs, PyObject *bn, PyObject *ss,
                                  PyObject *sn) {
+    (void)r; (void)bs; (void)bn; (void)ss; (void)sn;
     return -1;
 }
 
 static inline PyObject *perpx_xrow_get(const perpx_xrow *r, int what) {
+    (void)r; (void)what;
     return PyLong_FromLong(0);
 }
 
 static inline int perpx_xrow_loss_free(const perpx_xrow *r, PyObject *mark) {
+    (void)r; (void)mark;
     return -1;
 }
 

@@ -82,8 +82,7 @@ class ExposureRow:
                 free = perpx_xrow_loss_free(cython.address(self._c), mark)  # noqa: F821
                 if free >= 0:
                     return free == 1
-                bs, bn, ss, sn = self.values()
-                return (not bs or bn <= mark * bs) and (not ss or sn >= mark * ss)
+                self._spill()  # a mark past the C range (or not an exact int)
         return ((not self._bs or self._bn <= mark * self._bs)
                 and (not self._ss or self._sn >= mark * self._ss))
 

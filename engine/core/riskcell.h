@@ -94,23 +94,28 @@ typedef struct {
 } perpx_risk;
 
 static inline int perpx_risk_set(perpx_risk *c, PyObject *bound, PyObject *equity) {
+    (void)c; (void)bound; (void)equity;
     return -1;
 }
 
 static inline PyObject *perpx_risk_get(const perpx_risk *c, int what) {
+    (void)c; (void)what;
     return PyLong_FromLong(0);
 }
 
 static inline int perpx_risk_covers(perpx_risk *c, PyObject *extra, PyObject *loss) {
+    (void)c; (void)extra; (void)loss;
     return -1;
 }
 
 static inline int perpx_risk_grow(perpx_risk *c, PyObject *extra) {
+    (void)c; (void)extra;
     return -1;
 }
 
 static inline int perpx_risk_move(perpx_risk *c, PyObject *cash, PyObject *was,
                                   PyObject *new_size, PyObject *old_size, PyObject *mark) {
+    (void)c; (void)cash; (void)was; (void)new_size; (void)old_size; (void)mark;
     return -1;
 }
 

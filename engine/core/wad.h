@@ -9,23 +9,24 @@
  * or +infinity (ceil). The result is exactly what Python's int arithmetic gives: a
  * test holds them together on random and boundary values (tests/engine/test_wad_native.py).
  *
- * `perpx_sum3` (a +- b +- c), `perpx_add_mul` (t +- x y) and `perpx_add_mul_wad_down`
- * (t + floor(a b / 10**18)) fuse two operations of the ledger's fills, the resting
- * exposure and the pre-trade equity into one, `perpx_closed_pnl` the four of a
- * reduction's realized PnL: a CPython int operation is mostly the
- * allocation of its result (~200 instructions).
+ * `perpx_sum3` (a +- b +- c) and `perpx_add_mul_wad_down` (t + floor(a b / 10**18))
+ * fuse two operations of the ledger's fills and the pre-trade equity into one,
+ * `perpx_closed_pnl` the four of a reduction's realized PnL: a CPython int operation
+ * is mostly the allocation of its result (~200 instructions). (The resting exposure
+ * and the pre-trade cache keep C integers of their own: exposure.h, riskcell.h.)
  *
- * `perpx_move_equity` carries a cached cross equity across a fill (a cash change and one
- * position's value at mark, floor(size mark / 10**18), before and after).
+ * `perpx_move_equity` carries a cross equity across a fill (a cash change and one
+ * position's value at mark, floor(size mark / 10**18), before and after): the
+ * pre-trade cache's Python-int path (riskcell.py).
  *
  * `perpx_margin` is a margin requirement (two products over 10**18, each rounded up)
  * plus a running total, in one int built.
  *
  * `perpx_multiple_of` answers x % m == 0 the same way, for the tick and step checks.
- * Three more serve the order path's other big products (CPython multiplies two-digit
+ * Two more serve the order path's other big products (CPython multiplies two-digit
  * ints through k_mul, checking signals per row: ~500 instructions with the allocation):
- * `perpx_mul` is x * y exactly, `perpx_compare_mul` the sign of a - b * c without
- * building b * c, and `perpx_weighted_mean` floor((|w1| v1 + |w2| v2) / (|w1| + |w2|)),
+ * `perpx_compare_mul` the sign of a - b * c without building b * c, and
+ * `perpx_weighted_mean` floor((|w1| v1 + |w2| v2) / (|w1| + |w2|)),
  * a position's entry price after an increase.
  *
  * Anything else (a bool or int subclass, an operand of 9 digits or more, a Python
@@ -211,22 +212,6 @@ static inline void perpx_product2(uint64_t xl, uint64_t xh, uint64_t yl, uint64_
     t = (t >> 64) + (unsigned __int128)xh * yh;
     p[2] = (uint64_t)t;
     p[3] = (uint64_t)(t >> 64);
-}
-
-/* x * y exactly; None if an operand is out of the fast path's range. */
-static inline PyObject *perpx_mul(PyObject *a, PyObject *b) {
-    uint64_t xl, xh, yl, yh;
-    int xneg, yneg;
-    if (perpx_load2(a, &xl, &xh, &xneg) == 0 && perpx_load2(b, &yl, &yh, &yneg) == 0) {
-        uint64_t p2[4];
-        perpx_product2(xl, xh, yl, yh, p2);
-        return perpx_build(p2, 4, xneg != yneg);
-    }
-    uint64_t x[4], y[4], p[8] = {0};
-    int nx = perpx_load(a, x, &xneg), ny = nx < 0 ? -1 : perpx_load(b, y, &yneg);
-    if (ny < 0) Py_RETURN_NONE;
-    perpx_product(x, nx, y, ny, p);
-    return perpx_build(p, 8, xneg != yneg);
 }
 
 /* The sign of a - b x c (-1, 0 or 1) for a, b, c >= 0; 2 if one is negative or out of
@@ -422,42 +407,6 @@ static inline PyObject *perpx_margin(PyObject *t, PyObject *x, PyObject *mark,
     return perpx_build_i128(base + m);
 }
 
-/* t + x y (sub 0) or t - x y (sub 1), exactly, for |t| < 2**240 and |x|, |y| < 2**120
- * (a resting side's notional and one order's size x price): one int built where Python
- * builds the product and then the sum; None otherwise. */
-static inline PyObject *perpx_add_mul(PyObject *t, PyObject *x, PyObject *y, int sub) {
-    uint64_t a[4], p[4], xl, xh, yl, yh;
-    int tneg, xneg, yneg;
-    if (perpx_load(t, a, &tneg) < 0 || perpx_load2(x, &xl, &xh, &xneg) < 0
-        || perpx_load2(y, &yl, &yh, &yneg) < 0) Py_RETURN_NONE;
-    perpx_product2(xl, xh, yl, yh, p); /* < 2**240 */
-    int pneg = (xneg != yneg) != (sub != 0);
-    uint64_t r[4];
-    int neg;
-    if (tneg == pneg) { /* magnitudes add: below 2**241, no carry out of r[3] */
-        unsigned char c = 0;
-        for (int i = 0; i < 4; i++) {
-            unsigned __int128 s2 = (unsigned __int128)a[i] + p[i] + c;
-            r[i] = (uint64_t)s2;
-            c = (unsigned char)(s2 >> 64);
-        }
-        neg = tneg;
-    } else { /* the larger magnitude less the smaller, with the larger one's sign */
-        int cmp = 0;
-        for (int i = 3; i >= 0 && cmp == 0; i--)
-            if (a[i] != p[i]) cmp = a[i] > p[i] ? 1 : -1;
-        const uint64_t *big = cmp >= 0 ? a : p, *small = cmp >= 0 ? p : a;
-        unsigned char b = 0;
-        for (int i = 0; i < 4; i++) {
-            uint64_t d = big[i] - small[i] - b;
-            b = (unsigned char)(big[i] < small[i] || (big[i] == small[i] && b));
-            r[i] = d;
-        }
-        neg = cmp > 0 ? tneg : cmp < 0 ? pneg : 0;
-    }
-    return perpx_build(r, 4, neg);
-}
-
 /* floor(min(|delta|, |old|) x (price - entry) / 10**18) for old > 0, with (entry -
  * price) for old < 0: the PnL a reduction of a position of `old` by `delta` realizes at
  * `price` against its `entry`; for operands below 2**120 in magnitude (the price gap
@@ -527,11 +476,6 @@ static inline PyObject *perpx_multiple_of(PyObject *x, PyObject *m) {
 
 #else /* no fast path on this Python: the caller uses Python ints */
 
-static inline PyObject *perpx_mul(PyObject *a, PyObject *b) {
-    (void)a; (void)b;
-    Py_RETURN_NONE;
-}
-
 static inline int perpx_compare_mul(PyObject *a, PyObject *b, PyObject *c) {
     (void)a; (void)b; (void)c;
     return 2;
@@ -566,11 +510,6 @@ static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObjec
 static inline PyObject *perpx_margin(PyObject *t, PyObject *x, PyObject *mark,
                                      PyObject *frac) {
     (void)t; (void)x; (void)mark; (void)frac;
-    Py_RETURN_NONE;
-}
-
-static inline PyObject *perpx_add_mul(PyObject *t, PyObject *x, PyObject *y, int sub) {
-    (void)t; (void)x; (void)y; (void)sub;
     Py_RETURN_NONE;
 }
 

@@ -94,15 +94,6 @@ def multiple_of(x: int, m: int) -> bool:
     return x % m == 0
 
 
-def mul(x: int, y: int) -> int:
-    """x * y exactly: the engine's resting-order notionals (size x price, WAD x WAD)."""
-    if cython.compiled:
-        r = perpx_mul(x, y)  # noqa: F821
-        if r is not None:
-            return r
-    return x * y
-
-
 def compare_mul(a: int, b: int, c: int) -> int:
     """The sign of a - b * c: -1, 0 or 1 (compiled, without building b * c when all
     three are >= 0)."""
@@ -144,24 +135,6 @@ def sub_sub(a: int, b: int, c: int) -> int:
         if r is not None:
             return r
     return a - b - c
-
-
-def add_mul(t: int, x: int, y: int) -> int:
-    """t + x * y exactly."""
-    if cython.compiled:
-        r = perpx_add_mul(t, x, y, 0)  # noqa: F821
-        if r is not None:
-            return r
-    return t + x * y
-
-
-def sub_mul(t: int, x: int, y: int) -> int:
-    """t - x * y exactly."""
-    if cython.compiled:
-        r = perpx_add_mul(t, x, y, 1)  # noqa: F821
-        if r is not None:
-            return r
-    return t - x * y
 
 
 def closed_pnl(old: int, delta: int, price: int, entry: int) -> int:

@@ -1,7 +1,7 @@
 """The WAD product/quotient helpers (engine/core/wad.py) give Python's int arithmetic.
 
-Compiled (make native), `mul_wad_down/up`, `div_wad_down/up`, `mul`, `compare_mul`,
-`weighted_mean`, the fused sums `add_add` / `add_sub` / `sub_sub`, `add_mul` / `sub_mul`,
+Compiled (make native), `mul_wad_down/up`, `div_wad_down/up`, `compare_mul`,
+`weighted_mean`, the fused sums `add_add` / `add_sub` / `sub_sub`,
 `add_mul_wad_down`, `move_equity`, `closed_pnl` and `margin` / `add_margin` take wad.h's C
 path for operands below 2**240 (weighted_mean: weights summing below 2**64; the fused
 ones: operands below 2**120) and fall back to Python ints above; interpreted, they are
@@ -17,10 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.core import NATIVE, nativeinfo, wad
-from engine.core.wad import (WAD, add_add, add_margin, add_mul, add_mul_wad_down, add_sub,
+from engine.core.wad import (WAD, add_add, add_margin, add_mul_wad_down, add_sub,
                              closed_pnl, compare_mul, margin, move_equity,
-                             div_wad_down, div_wad_up, mul, mul_wad_down, mul_wad_up,
-                             multiple_of, sub_mul, sub_sub, weighted_mean)
+                             div_wad_down, div_wad_up, mul_wad_down, mul_wad_up,
+                             multiple_of, sub_sub, weighted_mean)
 
 
 def _floor(n: int) -> int:
@@ -121,17 +121,14 @@ def _sign(n: int) -> int:
 
 
 @pytest.mark.parametrize("x", SIGNED)
-def test_mul_and_compare_mul__edge_values__equal_python_ints(x):
+def test_compare_mul__edge_values__equal_python_ints(x):
     for y in SIGNED:
-        assert mul(x, y) == x * y, (x, y)
         for a in (x * y - 1, x * y, x * y + 1, 0, EDGES[-1]):
             assert compare_mul(a, x, y) == _sign(a - x * y), (a, x, y)
 
 
 @given(ints, ints, ints)
-def test_mul_and_compare_mul__random_values__equal_python_ints(a, b, c):
-    product = mul(b, c)
-    assert product == b * c and type(product) is int
+def test_compare_mul__random_values__equal_python_ints(a, b, c):
     assert compare_mul(a, b, c) == _sign(a - b * c)
     assert compare_mul(b * c, b, c) == 0
 
@@ -211,31 +208,6 @@ def test_fused_sums__worked_numbers():
     # equity 100 plus -0.5 base at 2,000.000000000000000001: floor(-1,000.0000000000000000005)
     assert add_mul_wad_down(100 * WAD, -WAD // 2, 2_000 * WAD + 1) == -900 * WAD - 1
     assert add_add(1, -1, 0) is 0  # noqa: F632  # the small-int cache, as Python gives
-
-
-@pytest.mark.parametrize("t", SIGNED)
-def test_add_mul_and_sub_mul__edge_values__equal_python_ints(t):
-    # t up to the 8-digit (240-bit) limit, x and y up to 4 digits (120 bits) in C
-    for x in SUM_EDGES:
-        for y in (0, 1, -1, 2**64 - 1, 2**119, -(2**120) + 1, 2**120, 3_000 * WAD):
-            assert add_mul(t, x, y) == t + x * y, (t, x, y)
-            assert sub_mul(t, x, y) == t - x * y, (t, x, y)
-
-
-@given(ints, ints, ints)
-def test_add_mul_and_sub_mul__random_values__equal_python_ints(t, x, y):
-    for got, want in ((add_mul(t, x, y), t + x * y), (sub_mul(t, x, y), t - x * y),
-                      (sub_mul(x * y, x, y), 0), (add_mul(-(x * y), x, y), 0)):
-        assert got == want and type(got) is int
-
-
-def test_add_mul_and_sub_mul__worked_numbers():
-    # a resting bid side of 2 base at 1,999 (notional 3,998 x 10**36) grows by 1.5 at 2,000
-    notional = 3_998 * WAD * WAD
-    assert add_mul(notional, 3 * WAD // 2, 2_000 * WAD) == 6_998 * WAD * WAD
-    assert sub_mul(6_998 * WAD * WAD, 3 * WAD // 2, 2_000 * WAD) == notional
-    assert sub_mul(notional, 2 * WAD, 1_999 * WAD) is 0  # noqa: F632  # the cached 0
-    assert sub_mul(1, 2, 3) == -5 and add_mul(-5, 2, 3) == 1
 
 
 def _closed(old: int, delta: int, price: int, entry: int) -> int:
