@@ -99,9 +99,10 @@ def pre_trade_check_exposure(
 ) -> int | None:
     """`pre_trade_check` with the resting orders given as the engine keeps them:
     market -> ExposureRow (buy size, sum of buy size x price, sell size, sum of sell
-    size x price; WAD base and WAD base x WAD price). Same rule, same result (a test pins the two
-    together); this one is the engine's hot path, so it builds no containers and
-    inlines the rules' integer formulas (each marked with the rule it is)."""
+    size x price; WAD base and WAD base x WAD price). Same rule, same result (a test
+    pins the two together); this one is the engine's hot path, so it builds no
+    containers and inlines the rules' integer formulas (each marked with the rule it
+    is)."""
     return _check_exposure(ledger, account, market, is_buy, size, price, exposure, fee)[0]
 
 
@@ -184,8 +185,8 @@ def checked_with_cache(ledger: Ledger, account: str, market: int, is_buy: bool, 
     requirement >= cross maintenance, so its non-growing branch accepts as well), and
     the order is accepted without it, R growing by the same amount. The resting
     orders' own loss at mark must be zero (exposure.no_resting_loss: one product per
-    side, or a row's verdict kept for the marks' epoch), so cancels and maker fills, which only lower the worst case, need no
-    update; a fill raises R in Ledger._trade unless R covers it already (a maker's, a
+    side, or a row's verdict kept for the marks' epoch), so cancels and maker fills,
+    which only lower the worst case, need no update; a fill raises R in Ledger._trade unless R covers it already (a maker's, a
     checked taker's: see Engine._settle_matches), a mark change clears it. A miss, or a
     failed fast check, runs the exact check, which sets R to the exact requirement."""
     marks = ledger.marks

@@ -65,23 +65,13 @@ static inline int perpx_risk_grow(perpx_risk *c, PyObject *extra) {
     return 0;
 }
 
-/* E += (cash - was) + floor(new mark / 10**18) - floor(old mark / 10**18) (wad.py's
- * move_equity); 0, or -1 (unchanged) out of the C range. */
+/* E += perpx_equity_delta(...) (wad.py's move_equity); 0, or -1 (unchanged) out of the
+ * C range. */
 static inline int perpx_risk_move(perpx_risk *c, PyObject *cash, PyObject *was,
                                   PyObject *new_size, PyObject *old_size, PyObject *mark) {
-    uint64_t nl, nh, ol, oh, ml, mh, qn[3], qo[3];
-    int nneg, oneg, mneg;
-    __int128 k, w;
-    if (perpx_load_i128(cash, &k) < 0 || perpx_load_i128(was, &w) < 0
-        || perpx_load2(new_size, &nl, &nh, &nneg) < 0
-        || perpx_load2(old_size, &ol, &oh, &oneg) < 0
-        || perpx_load2(mark, &ml, &mh, &mneg) < 0) return -1;
-    int qn_neg = perpx_muldiv_short(nl, nh, nneg, ml, mh, mneg, 0, qn);
-    int qo_neg = perpx_muldiv_short(ol, oh, oneg, ml, mh, mneg, 0, qo);
-    if (qn[2] || qn[1] >> 56 || qo[2] || qo[1] >> 56) return -1;
-    __int128 a = (__int128)(((unsigned __int128)qn[1] << 64) | qn[0]);
-    __int128 b = (__int128)(((unsigned __int128)qo[1] << 64) | qo[0]);
-    __int128 moved = c->equity + (k - w) + (qn_neg ? -a : a) - (qo_neg ? -b : b);
+    __int128 delta;
+    if (perpx_equity_delta(cash, was, new_size, old_size, mark, &delta) < 0) return -1;
+    __int128 moved = c->equity + delta;
     if (!perpx_risk_in_range(moved)) return -1;
     c->equity = moved;
     return 0;

@@ -364,27 +364,39 @@ static inline PyObject *perpx_add_mul_wad_down(PyObject *t, PyObject *a, PyObjec
     return perpx_build_i128(base + (neg ? -q : q));
 }
 
-/* t + (cash - was) + floor(new mark / 10**18) - floor(old mark / 10**18): a cross
- * equity carried across a fill that moved the account's cash from `was` to `cash` and
- * one position from `old` to `new` at `mark`, in one int built; for every operand below
- * 2**120 in magnitude and both quotients below 2**120 (the sum then stays below 2**123);
- * None otherwise. */
+/* *delta = (cash - was) + floor(new mark / 10**18) - floor(old mark / 10**18): what a
+ * fill that moved an account's cash from `was` to `cash` and one position from `old`
+ * to `new` at `mark` moves its cross equity by; 0, or -1 unless every operand is below
+ * 2**120 in magnitude and both quotients below 2**120 (|*delta| < 2**122 then). */
+static inline int perpx_equity_delta(PyObject *cash, PyObject *was, PyObject *new_size,
+                                     PyObject *old_size, PyObject *mark, __int128 *delta) {
+    uint64_t nl, nh, ol, oh, ml, mh, qn[3], qo[3];
+    int nneg, oneg, mneg;
+    __int128 c, w;
+    if (perpx_load_i128(cash, &c) < 0 || perpx_load_i128(was, &w) < 0
+        || perpx_load2(new_size, &nl, &nh, &nneg) < 0
+        || perpx_load2(old_size, &ol, &oh, &oneg) < 0
+        || perpx_load2(mark, &ml, &mh, &mneg) < 0) return -1;
+    int qn_neg = perpx_muldiv_short(nl, nh, nneg, ml, mh, mneg, 0, qn);
+    int qo_neg = perpx_muldiv_short(ol, oh, oneg, ml, mh, mneg, 0, qo);
+    if (qn[2] || qn[1] >> 56 || qo[2] || qo[1] >> 56) return -1;
+    __int128 a = (__int128)(((unsigned __int128)qn[1] << 64) | qn[0]);
+    __int128 b = (__int128)(((unsigned __int128)qo[1] << 64) | qo[0]);
+    *delta = (c - w) + (qn_neg ? -a : a) - (qo_neg ? -b : b);
+    return 0;
+}
+
+/* t + perpx_equity_delta(...): a cross equity carried across a fill, in one int built;
+ * for |t| below 2**120 and the delta's operands in its range (the sum then stays below
+ * 2**123); None otherwise. */
 static inline PyObject *perpx_move_equity(PyObject *t, PyObject *cash, PyObject *was,
                                           PyObject *new_size, PyObject *old_size,
                                           PyObject *mark) {
-    uint64_t nl, nh, ol, oh, ml, mh, qn[3], qo[3];
-    int nneg, oneg, mneg;
-    __int128 base, c, w;
-    if (perpx_load_i128(t, &base) < 0 || perpx_load_i128(cash, &c) < 0
-        || perpx_load_i128(was, &w) < 0 || perpx_load2(new_size, &nl, &nh, &nneg) < 0
-        || perpx_load2(old_size, &ol, &oh, &oneg) < 0
-        || perpx_load2(mark, &ml, &mh, &mneg) < 0) Py_RETURN_NONE;
-    int qn_neg = perpx_muldiv_short(nl, nh, nneg, ml, mh, mneg, 0, qn);
-    int qo_neg = perpx_muldiv_short(ol, oh, oneg, ml, mh, mneg, 0, qo);
-    if (qn[2] || qn[1] >> 56 || qo[2] || qo[1] >> 56) Py_RETURN_NONE;
-    __int128 a = (__int128)(((unsigned __int128)qn[1] << 64) | qn[0]);
-    __int128 b = (__int128)(((unsigned __int128)qo[1] << 64) | qo[0]);
-    return perpx_build_i128(base + (c - w) + (qn_neg ? -a : a) - (qo_neg ? -b : b));
+    __int128 base, delta;
+    if (perpx_load_i128(t, &base) < 0
+        || perpx_equity_delta(cash, was, new_size, old_size, mark, &delta) < 0)
+        Py_RETURN_NONE;
+    return perpx_build_i128(base + delta);
 }
 
 /* t + ceil(ceil(|x| mark / 10**18) frac / 10**18) (t NULL: 0 +): a margin requirement,
